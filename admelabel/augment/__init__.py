@@ -1,0 +1,1 @@
+"""Augmenters for pre-finetuning: back-translation (MarianMT, Apertium) and EDA, with a cache."""

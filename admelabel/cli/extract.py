@@ -1,0 +1,1 @@
+"""The `admelabel extract` command."""
