@@ -1,0 +1,60 @@
+"""Batched prediction with length-sorted batches and dynamic padding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from admelabel.training.batching import collate, encode_texts, sorted_batches
+
+
+def predict_proba(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    max_length: int = 256,
+    device: Any = None,
+) -> np.ndarray:
+    """Return class probabilities, shape ``(len(texts), num_labels)``, rows in input order.
+
+    Texts are sorted by token length so that each batch is padded only to its longest
+    member; the model runs under ``torch.inference_mode`` (and bf16 autocast on CUDA).
+    ``device`` defaults to the device of the model's parameters. Raises ``ValueError``
+    for a ``batch_size`` below 1.
+    """
+    import torch
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    num_labels = model.config.num_labels
+    if not texts:
+        return np.zeros((0, num_labels), dtype=np.float32)
+    if device is None:
+        device = next(model.parameters()).device
+    device = torch.device(device)
+    model.to(device)
+    was_training = model.training
+    model.eval()
+
+    encoded = encode_texts(tokenizer, texts, max_length)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    output = np.zeros((len(texts), num_labels), dtype=np.float32)
+    with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        for indices in sorted_batches([len(ids) for ids in encoded], batch_size):
+            batch = {key: value.to(device) for key, value in collate(encoded, indices, pad_id).items()}
+            logits = model(**batch).logits.float()
+            output[indices] = torch.softmax(logits, dim=-1).cpu().numpy()
+    if was_training:
+        model.train()
+    return output
+
+
+def predict_labels(model: Any, tokenizer: Any, texts: Sequence[str], **options: Any) -> list[str]:
+    """Return the most probable class name for each text, using the model's ``id2label``."""
+    probabilities = predict_proba(model, tokenizer, texts, **options)
+    id2label = model.config.id2label
+    return [id2label[int(i)] for i in probabilities.argmax(axis=1)]
