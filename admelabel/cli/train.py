@@ -200,7 +200,8 @@ def train(
 
     augmented, augment_stats = None, {}
     if method == "prefinetune-da":
-        augmented, augment_stats = augmented_training_set(train_set, augment_method=augment, seed=seed)
+        augmented, augment_stats = augmented_training_set(train_set, augment_method=augment, seed=seed,
+                                                          options=_augment_cache_options())
         console.print(f"pre-finetuning set: {len(augmented)} examples ({len(train_set)} original + "
                       f"{len(augmented) - len(train_set)} from {augment})", highlight=False)
     try:
@@ -222,6 +223,15 @@ def train(
                                data_fingerprint=data, metrics=metrics, method=method)
     console.print(metrics_table(metrics, f"{method} on the {split} test split ({len(test_set)} paragraphs)"))
     console.print(f"Model saved to {folder} ({metrics['wall_seconds'] / 60:.1f} min)", highlight=False)
+
+
+def _augment_cache_options() -> dict[str, Any]:
+    """Return the options that turn on the augmenter's on-disk cache, if the augment module offers one."""
+    try:
+        from admelabel.augment import default_cache_dir
+    except ImportError:
+        return {}
+    return {"cache_dir": default_cache_dir()}
 
 
 def _parse_seeds(seeds: int, seed_list: str | None) -> list[int]:
@@ -302,7 +312,8 @@ def evaluate(
                     stage_progress(event)
 
             report = run_comparison(splits, methods=method_list, labels=LABELS, config=config, seeds=seed_values,
-                                    augment_method=augment, split_name=split, protocol=name, progress=on_event)
+                                    augment_method=augment, augment_options=_augment_cache_options(),
+                                    split_name=split, protocol=name, progress=on_event)
             display.update(overall, completed=len(report.runs))
         report.settings.update(profile=profile, inputs=[str(p) for p in inputs], split_seed=split_seed,
                                test_size=test_size if name == "holdout" else None, folds=folds if name == "kfold" else None)

@@ -14,9 +14,9 @@ from admelabel.errors import DataError, InputError
 def load_training_examples(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[Example], dict[str, Any]]:
     """Return the labelled examples of ``inputs`` and a summary of where they came from.
 
-    Inputs ending in ``.jsonl`` are datasets written by ``admelabel extract``; anything
-    else (SPL XML files, folders, zips, a fetched corpus folder) is extracted with the
-    heading rules. Inputs of both kinds can be mixed. Unreadable SPL inputs are skipped
+    Inputs ending in ``.jsonl`` are read as datasets written by ``admelabel extract``.
+    Anything else (SPL XML files, folders, zips, a fetched corpus folder) is extracted
+    with the heading rules. Inputs of both kinds can be mixed. Unreadable SPL inputs are skipped
     and counted in ``summary["failures"]``.
 
     Raises
