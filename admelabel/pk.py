@@ -54,17 +54,7 @@ def find_pk_sections(document: SPLDocument) -> tuple[list[Section], str]:
     subsections). Old-format labels: a subsection of Clinical Pharmacology (34090-1,
     or an uncoded section titled so) whose title starts with "Pharmacokinetics".
     """
-    found: list[Section] = []
-
-    def outermost(section: Section) -> None:
-        if section.code == PK_CODE:
-            found.append(section)
-            return
-        for child in section.children:
-            outermost(child)
-
-    for section in document.sections:
-        outermost(section)
+    found = document.outermost_sections(PK_CODE)
     if found:
         return found, "loinc-43682-4"
 
