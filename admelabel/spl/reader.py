@@ -7,6 +7,7 @@ break and other white space is folded. Tables are their own kind of block.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,13 +51,50 @@ class Block:
 
 @dataclass
 class Section:
-    """One ``<section>``: its LOINC code, title, id, text blocks and subsections."""
+    """One ``<section>``: its LOINC code, title, id, text blocks and subsections.
+
+    ``title``, ``blocks`` and ``children`` are computed on first access, because
+    most callers read only a few sections (the PK section) out of a whole label.
+    """
 
     code: str
-    title: str
     id: str
-    blocks: list[Block] = field(default_factory=list)
-    children: list["Section"] = field(default_factory=list)
+    element: etree._Element | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> "Section":
+        """Wrap a ``<section>`` element; title, text and subsections are read when first used."""
+        code_element = element.find(f"{_V}code")
+        id_element = element.find(f"{_V}id")
+        return cls(
+            code=(code_element.get("code") or "").strip() if code_element is not None else "",
+            id=(id_element.get("root") or "") if id_element is not None else (element.get("ID") or ""),
+            element=element,
+        )
+
+    @functools.cached_property
+    def children(self) -> list["Section"]:
+        if self.element is None:
+            return []
+        return [Section.from_element(child) for child in _CHILD_SECTIONS(self.element)]
+
+    @property
+    def title_element(self) -> etree._Element | None:
+        return self.element.find(f"{_V}title") if self.element is not None else None
+
+    @property
+    def text_element(self) -> etree._Element | None:
+        return self.element.find(f"{_V}text") if self.element is not None else None
+
+    @functools.cached_property
+    def title(self) -> str:
+        if self.title_element is None:
+            return ""
+        return clean_text(_inline_text(self.title_element)).replace("\n", " ")
+
+    @functools.cached_property
+    def blocks(self) -> list[Block]:
+        return _collect_blocks(self.text_element)
 
     def walk(self):
         """Yield this section and every section below it, in document order."""
@@ -76,13 +114,26 @@ class SPLDocument:
     effective_time: str
     title: str
     document_type: str
-    sections: list[Section]
+    root: etree._Element = field(repr=False, compare=False)
     drug_name: str = ""
+
+    @functools.cached_property
+    def sections(self) -> list[Section]:
+        """The top-level sections of the structured body."""
+        return [Section.from_element(element) for element in _TOP_SECTIONS(self.root)]
 
     def walk(self):
         """Yield every section in document order."""
         for section in self.sections:
             yield from section.walk()
+
+    def outermost_sections(self, code: str) -> list[Section]:
+        """Return the sections coded ``code`` that have no ancestor with the same code, in document order."""
+        found = []
+        for element in _SECTIONS_WITH_CODE(self.root, code=code):
+            if not _ANCESTOR_WITH_CODE(element, code=code):
+                found.append(Section.from_element(element))
+        return found
 
 
 def _local(tag: object) -> str:
@@ -117,7 +168,7 @@ def _inline_text(element: etree._Element) -> str:
         tag = _local(child.tag)
         if tag == "br":
             parts += _LINE_BREAK
-        elif tag in ("footnote", "renderMultiMedia", "observationMedia"):
+        elif tag in ("footnote", "renderMultiMedia", "observationMedia", "caption"):
             pass
         elif tag in ("list", "table"):
             parts = _join(parts, _block_text(child, tag), "block") if parts.strip() else parts + _block_text(child, tag)
@@ -174,7 +225,8 @@ def _leading_emphasis(paragraph: etree._Element) -> tuple[list[str], str, bool]:
     lines: list[str] = []
     style = ""
     current = ""
-    children = list(paragraph)
+    # A list item's <caption> is its bullet label, not text.
+    children = [child for child in paragraph if not (_local(child.tag) == "caption" and not (child.tail or "").strip())]
     position = 0
     while position < len(children):
         child = children[position]
@@ -206,12 +258,32 @@ def _leading_emphasis(paragraph: etree._Element) -> tuple[list[str], str, bool]:
     return [clean_text(line).replace("\n", " ") for line in lines if clean_text(line)], style, rest_empty
 
 
+def _list_blocks(element: etree._Element) -> list[Block]:
+    """Return one block for a list, or one per item when an item is only a heading.
+
+    Some labels lay out a whole subsection as a list whose first item is the
+    heading ("Metabolism") and whose next items are the paragraphs.
+    """
+    items = [item for item in element if _local(item.tag) == "item"]
+    item_blocks = [block for block in (_make_block(item, "list") for item in items) if block is not None]
+    if any(block.heading_only for block in item_blocks):
+        return item_blocks
+    whole = _make_block(element, "list")
+    if whole is None:
+        return []
+    if item_blocks and item_blocks[0].lead:
+        first = item_blocks[0]
+        whole.lead, whole.lead_style, whole.lead_lines = first.lead, first.lead_style, first.lead_lines
+    return [whole]
+
+
 def _make_block(element: etree._Element, kind: str) -> Block | None:
-    text = _block_text(element, kind)
+    is_item = _local(element.tag) == "item"
+    text = clean_text(_inline_text(element)) if is_item else _block_text(element, kind)
     if not text:
         return None
     block = Block(kind=kind, text=text)
-    if kind == "paragraph":
+    if kind == "paragraph" or is_item:
         lines, style, heading_only = _leading_emphasis(element)
         if lines:
             block.lead = " ".join(lines)
@@ -230,7 +302,9 @@ def _collect_blocks(text_element: etree._Element | None) -> list[Block]:
         blocks.append(Block(kind="paragraph", text=loose))
     for child in text_element:
         tag = _local(child.tag)
-        if tag in _BLOCK_TAGS:
+        if tag == "list":
+            blocks.extend(_list_blocks(child))
+        elif tag in _BLOCK_TAGS:
             block = _make_block(child, tag)
             if block is not None:
                 blocks.append(block)
@@ -244,20 +318,17 @@ def _collect_blocks(text_element: etree._Element | None) -> list[Block]:
     return blocks
 
 
-def _read_section(element: etree._Element) -> Section:
-    code_element = element.find(f"{_V}code")
-    title_element = element.find(f"{_V}title")
-    id_element = element.find(f"{_V}id")
-    section = Section(
-        code=(code_element.get("code") or "").strip() if code_element is not None else "",
-        title=clean_text(_inline_text(title_element)).replace("\n", " ") if title_element is not None else "",
-        id=(id_element.get("root") or "") if id_element is not None else (element.get("ID") or ""),
-        blocks=_collect_blocks(element.find(f"{_V}text")),
-    )
-    for component in element.findall(f"{_V}component"):
-        for child in component.findall(f"{_V}section"):
-            section.children.append(_read_section(child))
-    return section
+_NAMESPACES = {"v": HL7_NS}
+_TOP_SECTIONS = etree.XPath("v:component/v:structuredBody/v:component/v:section", namespaces=_NAMESPACES)
+_CHILD_SECTIONS = etree.XPath("v:component/v:section", namespaces=_NAMESPACES)
+_SECTIONS_WITH_CODE = etree.XPath("//v:section[v:code/@code = $code]", namespaces=_NAMESPACES)
+_ANCESTOR_WITH_CODE = etree.XPath("ancestor::v:section[v:code/@code = $code]", namespaces=_NAMESPACES)
+_FIRST_PRODUCT = etree.XPath(
+    "(//v:manufacturedProduct/v:manufacturedProduct | //v:manufacturedProduct/v:manufacturedMedicine)[v:name][1]",
+    namespaces=_NAMESPACES,
+)
+_GENERIC_NAMES = etree.XPath(".//v:genericMedicine/v:name", namespaces=_NAMESPACES)
+MAX_GENERIC_NAMES = 6
 
 
 def _attr(root: etree._Element, path: str, attribute: str) -> str:
@@ -267,23 +338,21 @@ def _attr(root: etree._Element, path: str, attribute: str) -> str:
 
 def _drug_name(root: etree._Element) -> str:
     """Return ``Product (generic, generic)`` from the first product, as DailyMed lists labels."""
-    for product in root.iter(f"{_V}manufacturedProduct", f"{_V}manufacturedMedicine"):
-        name_element = product.find(f"{_V}name")
-        if name_element is None:
-            continue
-        name = clean_text(_inline_text(name_element)).replace("\n", " ")
-        generics: list[str] = []
-        for generic in product.iterfind(f".//{_V}genericMedicine/{_V}name"):
-            text = clean_text(_inline_text(generic)).replace("\n", " ").lower()
-            if text and text not in generics:
-                generics.append(text)
-        for part in root.iterfind(f".//{_V}part/{_V}partProduct//{_V}genericMedicine/{_V}name"):
-            text = clean_text(_inline_text(part)).replace("\n", " ").lower()
-            if text and text not in generics:
-                generics.append(text)
-        if name:
-            return f"{name} ({', '.join(generics)})" if generics else name
-    return ""
+    products = _FIRST_PRODUCT(root)
+    if not products:
+        return ""
+    product = products[0]
+    name = clean_text(_inline_text(product.find(f"{_V}name"))).replace("\n", " ")
+    generics: list[str] = []
+    for generic in _GENERIC_NAMES(product):
+        text = clean_text(_inline_text(generic)).replace("\n", " ").lower()
+        if text and text not in generics:
+            generics.append(text)
+    if len(generics) > MAX_GENERIC_NAMES:
+        generics = generics[:MAX_GENERIC_NAMES] + ["..."]
+    if not name:
+        return ", ".join(generics)
+    return f"{name} ({', '.join(generics)})" if generics else name
 
 
 def read_spl_root(root: etree._Element, source: str) -> SPLDocument:
@@ -293,12 +362,6 @@ def read_spl_root(root: etree._Element, source: str) -> SPLDocument:
         raise SPLError(source, "SPL document has no <setId root=...>; cannot identify the label")
     title_element = root.find(f"{_V}title")
     title = clean_text(_inline_text(title_element)).replace("\n", " ") if title_element is not None else ""
-    sections: list[Section] = []
-    body = root.find(f"{_V}component/{_V}structuredBody")
-    if body is not None:
-        for component in body.findall(f"{_V}component"):
-            for element in component.findall(f"{_V}section"):
-                sections.append(_read_section(element))
     return SPLDocument(
         source=source,
         set_id=set_id,
@@ -307,7 +370,7 @@ def read_spl_root(root: etree._Element, source: str) -> SPLDocument:
         effective_time=_attr(root, f"{_V}effectiveTime", "value"),
         title=title,
         document_type=_attr(root, f"{_V}code", "code"),
-        sections=sections,
+        root=root,
         drug_name=_drug_name(root),
     )
 
