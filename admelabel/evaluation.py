@@ -194,6 +194,17 @@ class ComparisonReport:
         return table
 
 
+    def to_markdown(self) -> str:
+        """Return the summary as a Markdown table (same columns as ``to_table``) followed by the caption."""
+        header = ["method", "runs", "micro-F1", "minority micro-F1", "macro-F1"] + [f"F1 {label}" for label in self.labels]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method, entry in self.summary().items():
+            cells = [method, str(entry["n_runs"])] + [_format(entry[name]) for name in SUMMARY_METRICS]
+            cells += [_format(entry["per_class_f1"][label]) for label in self.labels]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + f"\n\n{self.caption()}\n"
+
+
 def _format(value: dict[str, float]) -> str:
     return f"{value['mean']:.4f} ± {value['sem']:.4f}"
 
@@ -233,7 +244,8 @@ def run_comparison(
         Recorded in the report and its caption.
     progress : callable, optional
         Receives ``{"event": "run", "method", "split", "seed", "index", "total"}`` before
-        each run, then the training loop's events.
+        each run, the training loop's events, and ``{"event": "run_done", "report", ...}``
+        with the report so far after each run.
     augment_fn : callable, optional
         ``augment_fn(train, seed)`` returning the complete pre-finetuning data; replaces
         the call to ``augment_examples``.
@@ -295,6 +307,8 @@ def run_comparison(
                     "stages": [{k: v for k, v in stage.items() if k != "trainable"} for stage in trained.history],
                 })
                 log.info("%s split %d seed %d: micro-F1 %.4f", method, index, seed, metrics["micro_f1"])
+                if progress is not None:
+                    progress({"event": "run_done", "report": report, "index": count, "total": total})
     report.seconds = time.perf_counter() - started
     return report
 

@@ -308,6 +308,11 @@ def evaluate(
                 if event["event"] == "run":
                     display.update(overall, completed=event["index"] - 1,
                                    description=f"{event['method']} s{event['seed']} f{event['split']}"[:13])
+                elif event["event"] == "run_done":
+                    # Save finished runs as they come, so that a stopped comparison keeps them.
+                    if json_out is not None:
+                        write_json_atomic(json_out.with_name(f"{json_out.stem}.{name}.partial.json"),
+                                          event["report"].to_dict())
                 else:
                     stage_progress(event)
 
@@ -325,4 +330,6 @@ def evaluate(
     if json_out is not None:
         payload = {name: report.to_dict() for name, report in reports.items()}
         write_json_atomic(json_out, payload if len(payload) > 1 else next(iter(payload.values())))
+        for name in reports:
+            json_out.with_name(f"{json_out.stem}.{name}.partial.json").unlink(missing_ok=True)
         console.print(f"Wrote {json_out}", highlight=False)
