@@ -176,6 +176,13 @@ class ComparisonReport:
             "caption": self.caption(),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ComparisonReport:
+        """Rebuild a report from ``to_dict()`` output, e.g. to merge the runs of several JSON files."""
+        return cls(split_name=data["split"], protocol=data["protocol"], methods=list(data["methods"]),
+                   labels=list(data["labels"]), seeds=list(data["seeds"]), splits=list(data["splits"]),
+                   runs=list(data["runs"]), settings=dict(data.get("settings", {})), seconds=data.get("seconds", 0.0))
+
     def to_table(self) -> Any:
         """Return a rich ``Table``: one row per method, mean ± SEM of each metric and per-class F1."""
         from rich.table import Table

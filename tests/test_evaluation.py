@@ -115,6 +115,7 @@ def test_report_caption_json_and_table():
     assert len(data["runs"]) == 4
     assert "0.8333 ± 0.1667" in text
     assert "split: dedup" in text
+    assert ComparisonReport.from_dict(data).summary() == report.summary()
     markdown = report.to_markdown().splitlines()
     assert markdown[0].startswith("| method | runs | micro-F1 |")
     assert markdown[2].startswith("| vanilla | 2 | 0.8333 ± 0.1667 |")
