@@ -2,8 +2,10 @@
 
 ``cpu``
     The shipped all-MiniLM-L6-v2, 128 tokens, 3 fine-tuning epochs, no grid search.
-    Sized so that ``admelabel train`` on about 1,600 distinct PK paragraphs finishes in
-    well under 20 minutes on 2 CPU cores (measured figures are in docs/training.md).
+    ``admelabel train`` with it on the 1,571 distinct labelled PK paragraphs of the
+    shared labels used 9.5 CPU minutes (one thread) for prefinetune-da, so it should
+    fit in 20 minutes on 2 cores. NOTE: that is an estimate from CPU time, because the
+    measured run shared its cores with other jobs and took 34 minutes of wall time.
 ``full``
     The published protocol: bert-base-uncased (from the Hugging Face hub or its local
     cache), 256 tokens, grid search over batch size and learning rate, 5 epochs. Meant
