@@ -116,9 +116,9 @@ def mean_sem(values: Sequence[float]) -> tuple[float, float]:
 class ComparisonReport:
     """The runs of a comparison and their summary.
 
-    ``runs`` holds one dict per (method, split, seed) with the metrics of that run;
-    ``splits`` one dict per split with its sizes and ``overlap``, the number of test
-    texts (case and white space folded) that also occur in its training data.
+    ``runs`` contains one dict per (method, split, seed) with the metrics of that run.
+    ``splits`` contains one dict per split with its sizes and ``overlap``, the number of
+    test texts (case and white space folded) that also occur in its training data.
     """
 
     split_name: str
