@@ -68,6 +68,7 @@ FORMATS = ("jsonl", "csv", "html")
 
 STATUS_OK = "ok"
 STATUS_NO_PK = "no_pk_section"
+STATUS_NO_PARAGRAPHS = "no_pk_paragraphs"
 
 NO_HEADING_RULE = "pk-intro"
 """Rule id of paragraphs before the first heading of a PK section: they have no heading label."""
@@ -343,7 +344,11 @@ def rule_label_of(record: dict[str, Any]) -> str | None:
 
 @dataclass
 class LabelResult:
-    """The outcome for one input: ``status`` is ok, no_pk_section, failed or skipped (already done by a resumed run)."""
+    """The outcome for one input.
+
+    ``status`` is ok, no_pk_section, no_pk_paragraphs (a PK section without paragraphs),
+    failed, or skipped (already written by the run that ``--resume`` continues).
+    """
 
     source: str
     status: str
@@ -376,6 +381,7 @@ class AnnotateSummary:
     labels_with_pk: int = 0
     labels_skipped: int = 0
     labels_without_pk: list[str] = field(default_factory=list)
+    labels_without_paragraphs: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     paragraphs: int = 0
     per_class: Counter[str] = field(default_factory=Counter)
@@ -399,6 +405,9 @@ class AnnotateSummary:
             return
         if result.status == STATUS_NO_PK:
             self.labels_without_pk.append(result.source)
+            return
+        if result.status == STATUS_NO_PARAGRAPHS:
+            self.labels_without_paragraphs.append(result.source)
             return
         self.labels_with_pk += 1
         for record in result.records:
@@ -431,6 +440,7 @@ class AnnotateSummary:
             "labels_with_pk": self.labels_with_pk,
             "labels_skipped_as_done": self.labels_skipped,
             "labels_without_pk": list(self.labels_without_pk),
+            "labels_without_pk_paragraphs": list(self.labels_without_paragraphs),
             "failures": [{"source": source, "reason": reason} for source, reason in self.failures],
             "paragraphs": self.paragraphs,
             "per_class": {label: self.per_class.get(label, 0) for label in LABELS},
@@ -457,13 +467,14 @@ def _annotate_records(records: list[dict[str, Any]], probabilities: Any, labels:
         record["model"] = model_name
 
 
-def no_pk_record(parsed: dict[str, Any], model_name: str) -> dict[str, Any]:
-    """Return the single record written for a label without a PK section (``status`` no_pk_section)."""
+def status_record(parsed: dict[str, Any], status: str, model_name: str) -> dict[str, Any]:
+    """Return the single record written for a label without PK paragraphs (``status`` no_pk_section or no_pk_paragraphs)."""
     record: dict[str, Any] = {name: None for name in ANNOTATION_FIELDS}
     for name in ("set_id", "version", "document_id", "effective_time", "title", "source"):
         record[name] = parsed.get(name)
     record["id"] = f"{parsed.get('set_id')}:{parsed.get('version')}:none"
-    record["status"] = STATUS_NO_PK
+    record["status"] = status
+    record["section_path"] = []
     record["model"] = model_name
     return record
 
@@ -533,11 +544,16 @@ def _classify_chunk(parsed_labels: list[dict[str, Any]], annotator: Annotator, d
         result = LabelResult(parsed["source"], parsed["status"], parsed.get("reason"), parsed.get("set_id"), parsed.get("version"), parsed.get("title"))
         if result.status != "failed" and result.key in done:
             result.status = "skipped"
-        elif result.status == STATUS_OK:
+        elif result.status == STATUS_OK and parsed["records"]:
             result.records = parsed["records"]
             to_classify.extend(result.records)
+        elif result.status == STATUS_OK:
+            # A PK section that holds only headings (or only tables without --tables) still gets a
+            # record, so that a resumed run knows the label is done.
+            result.status = STATUS_NO_PARAGRAPHS
+            result.records = [status_record(parsed, STATUS_NO_PARAGRAPHS, annotator.name)]
         elif result.status == STATUS_NO_PK:
-            result.records = [no_pk_record(parsed, annotator.name)]
+            result.records = [status_record(parsed, STATUS_NO_PK, annotator.name)]
         results.append(result)
     if to_classify:
         probabilities = annotator.predict_proba([record["text"] for record in to_classify])

@@ -238,8 +238,13 @@ def render_report(
         )
     extra = []
     if without_pk:
-        items = "".join(f"<li>{_esc(r.get('title'))}: set id {_esc(r.get('set_id'))}, version {_esc(r.get('version'))} <span class=\"probs\">{_esc(r.get('source'))}</span></li>" for r in without_pk)
-        extra.append(f'<section id="no-pk"><h2>Labels without a PK section ({len(without_pk)})</h2><ul class="plain">{items}</ul></section>')
+        reasons = {"no_pk_section": "no PK section", "no_pk_paragraphs": "PK section without paragraphs"}
+        items = "".join(
+            f"<li>{_esc(r.get('title'))}: set id {_esc(r.get('set_id'))}, version {_esc(r.get('version'))}, "
+            f"{_esc(reasons.get(r.get('status'), r.get('status')))} <span class=\"probs\">{_esc(r.get('source'))}</span></li>"
+            for r in without_pk
+        )
+        extra.append(f'<section id="no-pk"><h2>Labels without PK paragraphs ({len(without_pk)})</h2><ul class="plain">{items}</ul></section>')
     if failures:
         items = "".join(f"<li>{_esc(source)}: {_esc(reason)}</li>" for source, reason in failures)
         extra.append(f'<section id="failures"><h2>Inputs that could not be read ({len(failures)})</h2><ul class="plain">{items}</ul></section>')

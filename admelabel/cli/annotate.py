@@ -58,6 +58,8 @@ def summary_tables(summary) -> list[Table]:
     overview.add_row("labels read", str(summary.labels_read))
     overview.add_row("labels with PK paragraphs", str(summary.labels_with_pk))
     overview.add_row("labels without a PK section", str(len(summary.labels_without_pk)))
+    if summary.labels_without_paragraphs:
+        overview.add_row("labels whose PK section has no paragraphs", str(len(summary.labels_without_paragraphs)))
     if summary.labels_skipped:
         overview.add_row("labels already done (--resume)", str(summary.labels_skipped))
     overview.add_row("inputs failed", str(len(summary.failures)))
@@ -138,7 +140,7 @@ def annotate(
         for table in summary_tables(summary):
             summary_console.print(table)
         if out is not None:
-            summary_console.print(f"Wrote {summary.paragraphs} paragraphs to {out}", highlight=False)
+            summary_console.print(f"Wrote {summary.paragraphs} paragraphs to {out}", highlight=False, soft_wrap=True)
         for source in summary.labels_without_pk[:MAX_LISTED]:
             err_console.print(f"no PK section (LOINC 43682-4): {source}", highlight=False, soft_wrap=True)
         if len(summary.labels_without_pk) > MAX_LISTED:
