@@ -224,7 +224,7 @@ def render_report(
         f'<label>class <select id="f-class">{options}</select></label>'
         '<label><input type="checkbox" id="f-disagree"> disagreements only</label>'
         f'<label><input type="checkbox" id="f-low"> confidence below <input type="number" id="f-threshold" min="0" max="1" step="0.05" value="{low_confidence:g}"></label>'
-        '<label>search <input type="search" id="f-search" placeholder="text, section or drug"></label>'
+        '<label>search <input type="search" id="f-search" placeholder="text or section"></label>'
         '<label>sort <select id="f-sort"><option value="doc">document order</option>'
         '<option value="asc">confidence, lowest first</option><option value="desc">confidence, highest first</option></select></label>'
         f'<span><b id="visible-count">{total}</b> of <span id="total-count">{total}</span> paragraphs shown</span>'
