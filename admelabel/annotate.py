@@ -1,10 +1,10 @@
 """Apply a trained model to SPL labels: every PK paragraph gets a class, its probabilities and provenance.
 
-The flow is streaming, so that memory does not grow with the batch: inputs are read in
-chunks of ``chunk_size`` labels, each chunk is parsed in worker processes (which return
-plain record dicts), the chunk's paragraphs are classified in length-sorted batches,
-and the chunk's records are yielded and dropped. While one chunk is classified the next
-one is already being parsed.
+The flow is streaming, so memory does not grow with the batch. Inputs are read in
+chunks of ``chunk_size`` labels and each chunk is parsed in worker processes, which
+return plain record dicts. The chunk's paragraphs are then classified in length-sorted
+batches, and its records are yielded and dropped. While one chunk is classified, the
+next one is already being parsed.
 
 >>> from admelabel.annotate import load_annotator, annotate_to_file     # doctest: +SKIP
 >>> annotator = load_annotator("models/pft-20261204-101500")              # doctest: +SKIP
@@ -631,8 +631,8 @@ def _prepare_resume(out: Path, partial: Path, state_path: Path, config: dict[str
         state = json.loads(state_path.read_text(encoding="utf-8"))
         earlier = state.get("config") or {}
         if earlier != config:
-            what = {"model": "model", "include_tables": "--tables setting", "format": "output format"}
-            changed = [what[key] for key in what if earlier.get(key) != config[key]]
+            setting_names = {"model": "model", "include_tables": "--tables setting", "format": "output format"}
+            changed = [name for key, name in setting_names.items() if earlier.get(key) != config[key]]
             before = (earlier.get("model") or {}).get("path")
             raise InputError(
                 out,
