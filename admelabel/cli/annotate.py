@@ -129,7 +129,11 @@ def annotate(
     annotator = load_annotator(model_dir, batch_size=batch_size, device=device)
 
     if out is not None:
-        summary = _annotate_to_file(inputs, out, fmt, annotator, tables, workers, resume, low_confidence, data_dir, quiet)
+        try:
+            summary = _annotate_to_file(inputs, out, fmt, annotator, tables, workers, resume, low_confidence, data_dir, quiet)
+        except KeyboardInterrupt:
+            err_console.print(f"interrupted: the labels finished so far are kept; rerun the same command with --resume to continue {out}")
+            raise typer.Exit(130) from None
     else:
         summary = _annotate_to_terminal(inputs, fmt, annotator, tables, workers, low_confidence, data_dir, summary_only, quiet)
 
@@ -177,7 +181,7 @@ def _annotate_to_terminal(inputs, fmt, annotator, tables, workers, low_confidenc
     from admelabel.annotate import CSV_FIELDS, AnnotateSummary, csv_row, annotate_inputs, resolve_inputs
 
     summary = AnnotateSummary(low_confidence_threshold=low_confidence)
-    held = []
+    pending_tables = []
     writer = csv.writer(sys.stdout) if fmt == "csv" else None
     if writer is not None:
         writer.writerow(CSV_FIELDS)
@@ -191,12 +195,12 @@ def _annotate_to_terminal(inputs, fmt, annotator, tables, workers, low_confidenc
                 writer.writerow(csv_row(record))
         elif not (summary_only or quiet) and result.status == "ok":
             # Tables are printed only once it is known that the batch has at most MAX_LABEL_TABLES labels.
-            if held is not None:
-                held.append(result)
-                if len(held) > MAX_LABEL_TABLES:
-                    held = None
+            if pending_tables is not None:
+                pending_tables.append(result)
+                if len(pending_tables) > MAX_LABEL_TABLES:
+                    pending_tables = None
                     err_console.print(f"more than {MAX_LABEL_TABLES} labels: printing only the summary (write records with --out)")
-    if fmt == "table" and held:
-        for result in held:
+    if fmt == "table" and pending_tables:
+        for result in pending_tables:
             console.print(label_table(result, low_confidence))
     return summary
