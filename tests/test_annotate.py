@@ -346,3 +346,23 @@ def test_cli_jsonl_to_stdout(tiny_adme_model, spl_dir):
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 2
     assert {line["rule_label"] for line in lines} == {"Distribution", "Excretion"}
+
+
+def test_streaming_reads_two_chunks_ahead(annotator, spl_dir):
+    from admelabel.spl.sources import iter_spl_inputs
+
+    consumed = []
+
+    def inputs():
+        for number in range(10):
+            for item in iter_spl_inputs([spl_dir / "old_format.xml"]):
+                consumed.append(number)
+                yield item
+
+    stream = annotate_inputs(inputs(), annotator, chunk_size=2)
+    first = next(stream)
+    assert first.status == "ok"
+    assert len(consumed) == 4  # the chunk being classified and the next one being parsed
+    rest = list(stream)
+    assert len(rest) == 9
+    assert len(consumed) == 10
