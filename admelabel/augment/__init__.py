@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from admelabel.augment.base import Augmenter, AugmentJob, MissingToolError, create_augmenter, register
 from admelabel.augment.cache import default_cache_dir
-from admelabel.augment.core import AUGMENT_METHODS, STAT_FIELDS, AugmentResult, augment_examples
+from admelabel.augment.core import AUGMENT_METHODS, STAT_FIELDS, AugmentResult, augment_examples, check_arguments
 from admelabel.augment.sampling import balanced_sample
 from admelabel.dataset import Example
 
@@ -23,6 +23,7 @@ __all__ = [
     "MissingToolError",
     "augment_examples",
     "balanced_sample",
+    "check_arguments",
     "create_augmenter",
     "default_cache_dir",
     "register",

@@ -137,6 +137,16 @@ def augment_examples(
     return AugmentResult(augmented, stats)
 
 
+def check_arguments(method: str, *, per_class: int | None = None, copies: int = 1, **options: Any) -> dict[str, Any]:
+    """Check the method, counts and option names of ``augment_examples`` without running it.
+
+    Returns the options merged over the method's defaults. Raises ``ValueError``
+    naming the first invalid value. Option values are checked when the augmenter
+    is constructed.
+    """
+    return _validate(method, per_class, copies, options)
+
+
 def _validate(method: str, per_class: int | None, copies: int, options: dict[str, Any]) -> dict[str, Any]:
     cls = augmenter_class(method)
     if copies < 1:

@@ -11,7 +11,7 @@ ABBREVIATIONS = frozenset(
 # A period, "!" or "?" (with closing quotes or brackets) followed by white space and
 # the start of a new sentence. Decimals such as "0.5 mg" have no space after the point.
 _BOUNDARY = re.compile(r"""[.!?]["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])""")
-_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+_LAST_WORD = re.compile(r"(?:^|[\s(\[])([A-Za-z][A-Za-z.]*)\.$")
 
 
 def split_sentences(text: str) -> list[str]:
