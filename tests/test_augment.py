@@ -224,3 +224,27 @@ def test_damaged_cache_is_rebuilt(small, tmp_path):
 )
 def test_split_sentences(text, expected):
     assert split_sentences(text) == expected
+
+
+def test_tokenize_round_trip():
+    from admelabel.augment.eda import detokenize, tokenize
+
+    text = "Five metabolites (4’-hydroxy-, 5-hydroxy-) were found; about 70% of the first-pass dose [see Table 2]. Cmax was 0.5 mg/kg."
+    tokens = tokenize(text)
+    assert tokens[:4] == ["Five", "metabolites", "(", "4’-hydroxy-"]
+    assert "first-pass" in tokens
+    assert "mg/kg" in tokens
+    assert detokenize(tokens) == text
+
+
+def test_eda_keeps_numbers(small):
+    result = augment_examples(small, method="eda", operations=("delete",), per_class=4, copies=2, seed=0, delete_p=0.5)
+    from admelabel.augment.eda import tokenize
+
+    def numbers(text: str) -> list[str]:
+        return [token for token in tokenize(text) if any(char.isdigit() for char in token)]
+
+    by_id = {example.id: example for example in small}
+    assert result.examples
+    for example in result.examples:
+        assert numbers(example.text) == numbers(by_id[example.meta["source_id"]].text)

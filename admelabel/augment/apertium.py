@@ -65,7 +65,9 @@ class ApertiumAugmenter(Augmenter):
         Seconds allowed for each ``apertium`` call.
 
     The output does not depend on the seed: Apertium's rules are deterministic, so
-    several copies of one paragraph are equal (and all but one are wasted).
+    every draw and copy of one paragraph gives the same text. A class smaller than
+    the per-class target therefore holds repeated outputs; ``stats`` counts the
+    distinct ones.
     """
 
     method = "apertium"
@@ -82,14 +84,21 @@ class ApertiumAugmenter(Augmenter):
     def augment(
         self, jobs: Sequence[AugmentJob], progress: Callable[[int], None] | None = None
     ) -> list[tuple[str, str]]:
+        # Apertium is deterministic, so each distinct text is translated once, however
+        # often it was drawn.
+        distinct = list(dict.fromkeys(job.text for job in jobs))
+        repeats: dict[str, int] = {}
+        for job in jobs:
+            repeats[job.text] = repeats.get(job.text, 0) + 1
+
         batch_size = int(self.options["batch_size"])
-        results: list[tuple[str, str]] = []
-        for start in range(0, len(jobs), batch_size):
-            batch = [job.text for job in jobs[start : start + batch_size]]
-            results.extend((text, "spa") for text in self.back_translate(batch))
+        translations: dict[str, str] = {}
+        for start in range(0, len(distinct), batch_size):
+            batch = distinct[start : start + batch_size]
+            translations.update(zip(batch, self.back_translate(batch)))
             if progress is not None:
-                progress(len(batch))
-        return results
+                progress(sum(repeats[text] for text in batch))
+        return [(translations[job.text], "spa") for job in jobs]
 
     def back_translate(self, texts: Sequence[str]) -> list[str]:
         """Translate ``texts`` to Spanish and back; return one English text per input.

@@ -16,7 +16,7 @@ from admelabel.io import write_jsonl_atomic
 log = logging.getLogger(__name__)
 
 # Raise this when the meaning of a cached file changes, so old entries stop matching.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def default_cache_dir() -> Path:

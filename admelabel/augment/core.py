@@ -19,7 +19,7 @@ from admelabel.errors import DataError
 log = logging.getLogger(__name__)
 
 AUGMENT_METHODS: tuple[str, ...] = ("backtranslate", "eda", "apertium")
-STAT_FIELDS: tuple[str, ...] = ("sampled", "produced", "dropped_identical", "dropped_empty")
+STAT_FIELDS: tuple[str, ...] = ("sampled", "produced", "dropped_identical", "dropped_empty", "distinct")
 
 
 @dataclass
@@ -36,8 +36,9 @@ class AugmentResult:
         operation ``"synonym"``, ``"swap"``, ``"delete"``).
     stats : dict
         One entry per class, ``{"sampled", "produced", "dropped_identical",
-        "dropped_empty"}`` counts (``sampled`` counts draws, and each draw asks for
-        ``copies`` outputs), plus ``"cache_hit"`` (bool) and ``"seconds"`` (wall time
+        "dropped_empty", "distinct"}`` counts (``sampled`` counts draws, and each draw
+        asks for ``copies`` outputs; ``distinct`` counts different texts among the
+        produced ones), plus ``"cache_hit"`` (bool) and ``"seconds"`` (wall time
         of this call).
     """
 
@@ -193,6 +194,9 @@ def _collect(
         counts["produced"] += 1
         meta = {"source_id": source.id, "method": method, "operation": operation}
         augmented.append(Example(id=f"{source.id}#aug{number}", text=text, label=source.label, group=source.group, meta=meta))
+
+    for label, counts in stats.items():
+        counts["distinct"] = len({normalize_text(example.text) for example in augmented if example.label == label})
     return augmented, stats
 
 

@@ -27,8 +27,15 @@ EDA_OPERATIONS: tuple[str, ...] = ("synonym", "swap", "delete")
 PROTECTED_WORDS = frozenset(
     "mg g kg mcg µg ng pg ml mL dl dL l L h hr hrs min mol mmol µmol nmol iu IU auc AUC cmax Cmax tmax Tmax".split()
 )
-# Tokens with digits (doses, CYP3A4) and upper-case abbreviations keep their form.
+# Tokens with digits (doses, percentages, CYP3A4) and upper-case abbreviations are
+# never replaced, swapped or deleted: they carry the facts of a PK paragraph.
 PROTECTED_PATTERN = r".*\d.*|[A-Z]{2,}.*"
+
+# Punctuation that tokenize() splits off the edges of a word and detokenize() reattaches.
+_CLOSING = ",.;:!?)]"
+_OPENING = "(["
+_SPACE_BEFORE_CLOSING = re.compile(r" ([" + re.escape(_CLOSING) + r"])")
+_SPACE_AFTER_OPENING = re.compile(r"([" + re.escape(_OPENING) + r"]) ")
 
 # Penn Treebank tags that nlpaug maps back to WordNet parts of speech.
 _PENN_TAG = {"n": "NN", "v": "VB", "a": "JJ", "s": "JJ", "r": "RB"}
@@ -38,6 +45,37 @@ _SKIP_TAG = "DT"
 # Replacing "is" with "be" or "have" with "rich person" changes grammar, not wording.
 _AUXILIARIES = frozenset("am is are was were be been being has have had do does did will would shall should may might can could must".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` on white space and split brackets and sentence punctuation off word edges.
+
+    Hyphens, apostrophes, slashes and percent signs stay inside their word, so
+    "first-pass", "4'-hydroxy" and "0.5 mg/kg" survive the round trip through
+    ``detokenize``. nlpaug's default tokenizer splits them and rejoins them with spaces.
+    """
+    tokens: list[str] = []
+    for chunk in text.split():
+        head = []
+        while chunk and chunk[0] in _OPENING:
+            head.append(chunk[0])
+            chunk = chunk[1:]
+        tail = []
+        while chunk and chunk[-1] in _CLOSING:
+            tail.append(chunk[-1])
+            chunk = chunk[:-1]
+        tokens.extend(head)
+        if chunk:
+            tokens.append(chunk)
+        tokens.extend(reversed(tail))
+    return tokens
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Join tokens with spaces and reattach the punctuation that ``tokenize`` split off."""
+    text = " ".join(tokens)
+    text = _SPACE_BEFORE_CLOSING.sub(r"\1", text)
+    return _SPACE_AFTER_OPENING.sub(r"\1", text).strip()
 
 
 def _wordnet():
@@ -138,12 +176,12 @@ class EDAAugmenter(Augmenter):
     def _build(self, operation: str) -> Any:
         import nlpaug.augmenter.word as naw
 
+        common = {"tokenizer": tokenize, "reverse_tokenizer": detokenize, "stopwords_regex": PROTECTED_PATTERN}
         if operation == "synonym":
             return _synonym_class()(
-                aug_src="wordnet", aug_p=float(self.options["synonym_p"]),
-                stopwords=sorted(PROTECTED_WORDS), stopwords_regex=PROTECTED_PATTERN,
+                aug_src="wordnet", aug_p=float(self.options["synonym_p"]), stopwords=sorted(PROTECTED_WORDS), **common
             )
-        return naw.RandomWordAug(action=operation, aug_p=float(self.options[f"{operation}_p"]))
+        return naw.RandomWordAug(action=operation, aug_p=float(self.options[f"{operation}_p"]), **common)
 
     def augment(
         self, jobs: Sequence[AugmentJob], progress: Callable[[int], None] | None = None

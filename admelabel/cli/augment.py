@@ -18,13 +18,13 @@ def counts_table(stats: dict) -> Table:
     """Build the table of per-class counts from ``AugmentResult.stats``."""
     table = Table(title="Augmented examples per class")
     table.add_column("class")
-    for name in ("sampled", "produced", "dropped identical", "dropped empty"):
+    for name in ("sampled", "produced", "dropped identical", "dropped empty", "distinct"):
         table.add_column(name, justify="right")
-    totals = [0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0]
     for label, counts in stats.items():
         if not isinstance(counts, dict):
             continue
-        row = [counts["sampled"], counts["produced"], counts["dropped_identical"], counts["dropped_empty"]]
+        row = [counts["sampled"], counts["produced"], counts["dropped_identical"], counts["dropped_empty"], counts["distinct"]]
         totals = [total + value for total, value in zip(totals, row)]
         table.add_row(label, *(str(value) for value in row))
     table.add_row("total", *(str(value) for value in totals), style="bold")
