@@ -157,7 +157,7 @@ def test_eda_same_seed_same_output(small):
 
 
 def test_missing_wordnet_says_how_to_install():
-    # A fresh interpreter whose nltk search path holds no WordNet.
+    # A fresh interpreter whose nltk search path contains no WordNet.
     code = (
         "import nltk; nltk.data.path[:] = ['/nonexistent-nltk-data']\n"
         "from admelabel.augment.eda import check_wordnet\n"

@@ -40,7 +40,7 @@ def build_tiny_marian(
     """Write a tiny Marian model and tokenizer to ``folder`` and return the folder.
 
     ``max_positions`` is the model's position limit in tokens, so an input longer
-    than that crashes the model unless the caller truncates it; ``max_new_length``
+    than that crashes the model unless the caller truncates it. ``max_new_length``
     bounds generated outputs.
     """
     import sentencepiece as spm

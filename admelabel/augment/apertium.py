@@ -2,7 +2,7 @@
 
 Needs the Debian packages ``apertium`` and ``apertium-eng-spa``. Many paragraphs
 go through one pair of ``apertium`` calls, separated by a marker line that both
-translation directions leave unchanged; the output is split on that marker and
+translation directions leave unchanged. The output is split on that marker, and
 the number of parts is checked.
 """
 
@@ -66,7 +66,7 @@ class ApertiumAugmenter(Augmenter):
 
     The output does not depend on the seed: Apertium's rules are deterministic, so
     every draw and copy of one paragraph gives the same text. A class smaller than
-    the per-class target therefore holds repeated outputs; ``stats`` counts the
+    the per-class target therefore contains repeated outputs; ``stats`` counts the
     distinct ones.
     """
 

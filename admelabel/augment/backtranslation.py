@@ -57,7 +57,7 @@ def _parse_pair(entry: str) -> tuple[str, tuple[str, ...]]:
 
 
 def default_device() -> str:
-    """Return ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+    """Return ``"cuda"`` when torch finds a GPU, else ``"cpu"``."""
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

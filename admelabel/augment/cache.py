@@ -47,7 +47,7 @@ def cache_key(
 
 
 def cache_path(cache_dir: str | Path, method: str, key: str) -> Path:
-    """Return the file that holds the augmented set of ``key``."""
+    """Return the file that contains the augmented set of ``key``."""
     return Path(cache_dir) / f"{method}-{key[:32]}.jsonl"
 
 
@@ -69,7 +69,7 @@ def load_cached(path: Path, key: str) -> tuple[list[Example], dict[str, Any]] | 
         log.warning("augment cache %s is unreadable (%s); rebuilding it", path, exc)
         return None
     if len(examples) != header.get("count"):
-        log.warning("augment cache %s holds %d examples, header says %s; rebuilding it", path, len(examples), header.get("count"))
+        log.warning("augment cache %s contains %d examples, but its header expects %s; rebuilding it", path, len(examples), header.get("count"))
         return None
     return examples, header["stats"]
 

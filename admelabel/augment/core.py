@@ -31,7 +31,7 @@ class AugmentResult:
     examples : list of Example
         Augmented examples only, without their sources. Each keeps its source's
         label and group; its id is ``f"{source_id}#aug{k}"`` with ``k`` counting the
-        outputs of that source from 0, and ``meta`` holds ``source_id``, ``method``
+        outputs of that source from 0, and ``meta`` contains ``source_id``, ``method``
         and ``operation`` (pivot such as ``"de"``, ``"ru"``, ``"spa"``, or EDA
         operation ``"synonym"``, ``"swap"``, ``"delete"``).
     stats : dict

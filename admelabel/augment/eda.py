@@ -85,7 +85,7 @@ def _wordnet():
 
 
 def check_wordnet() -> None:
-    """Load WordNet through nltk, or raise ``MissingToolError`` that says how to install it."""
+    """Load WordNet through nltk, or raise ``MissingToolError`` with the install command."""
     try:
         _wordnet().ensure_loaded()
     except LookupError:
@@ -100,7 +100,7 @@ def wordnet_tag(word: str) -> str:
     """Return the Penn tag of the most frequent WordNet part of speech of ``word``.
 
     Frequency is the sum of the sense-tagged corpus counts (``Lemma.count()``, read
-    from WordNet's ``index.sense``) of the lemmas that match the word; the number of
+    from WordNet's ``index.sense``) of the lemmas that match the word. The number of
     synsets breaks ties. Returns ``"DT"``, a tag that nlpaug skips, for tokens that
     are not words, are auxiliary verbs, or have no WordNet entry.
     """

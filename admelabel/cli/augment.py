@@ -130,9 +130,9 @@ def augment(
 
 def _method_options(method: str, model_pairs: list[str] | None, device: str | None, batch_size: int | None, operations: str | None) -> dict:
     """Collect the method-specific options that were given; reject those of another method."""
-    given = {"--model-pairs": model_pairs, "--device": device, "--operations": operations}
+    method_flags = {"--model-pairs": model_pairs, "--device": device, "--operations": operations}
     allowed = {"backtranslate": {"--model-pairs", "--device"}, "eda": {"--operations"}, "apertium": set()}[method]
-    wrong = [name for name, value in given.items() if value and name not in allowed]
+    wrong = [name for name, value in method_flags.items() if value and name not in allowed]
     if wrong:
         raise ValueError(f"{', '.join(wrong)} does not apply to --method {method}")
     if batch_size is not None and method == "eda":
