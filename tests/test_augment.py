@@ -248,3 +248,34 @@ def test_eda_keeps_numbers(small):
     assert result.examples
     for example in result.examples:
         assert numbers(example.text) == numbers(by_id[example.meta["source_id"]].text)
+
+
+def test_interrupted_run_resumes(small, tmp_path, monkeypatch):
+    import admelabel.augment.core as core
+
+    monkeypatch.setattr(core, "CHECKPOINT_JOBS", 4)
+    expected = augment_examples(small, method="eda", per_class=2, copies=2, seed=9)
+
+    calls: list[int] = []
+    interrupt = [True]
+    original = EDAAugmenter.augment
+
+    def fail_on_third_chunk(self, jobs, progress=None):
+        calls.append(len(jobs))
+        if interrupt[0] and len(calls) == 3:
+            raise RuntimeError("simulated interruption")
+        return original(self, jobs, progress)
+
+    monkeypatch.setattr(EDAAugmenter, "augment", fail_on_third_chunk)
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        augment_examples(small, method="eda", per_class=2, copies=2, seed=9, cache_dir=tmp_path)
+    (partial,) = tmp_path.glob("eda-*.partial")
+    assert len(list(partial.glob("*.jsonl"))) == 2
+
+    # 5 classes x 2 draws x 2 copies = 20 outputs in 5 chunks; 2 were saved.
+    calls.clear()
+    interrupt[0] = False
+    resumed = augment_examples(small, method="eda", per_class=2, copies=2, seed=9, cache_dir=tmp_path)
+    assert calls == [4, 4, 4]
+    assert [(e.id, e.text) for e in resumed.examples] == [(e.id, e.text) for e in expected.examples]
+    assert not partial.exists()

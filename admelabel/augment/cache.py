@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,35 @@ def store(path: Path, key: str, examples: Sequence[Example], stats: Mapping[str,
     """Write a set atomically: a header line with the key and stats, then one example per line."""
     header = {"format": CACHE_FORMAT, "key": key, "count": len(examples), "stats": dict(stats)}
     write_jsonl_atomic(path, [header, *(example.to_dict() for example in examples)])
+
+
+def checkpoint_dir(path: Path) -> Path:
+    """Return the folder of saved chunks of the unfinished run whose result goes to ``path``."""
+    return path.with_name(path.stem + ".partial")
+
+
+def store_checkpoint(folder: Path, index: int, outputs: Sequence[tuple[str, str]]) -> None:
+    """Save the ``(text, operation)`` outputs of chunk ``index`` atomically."""
+    write_jsonl_atomic(folder / f"{index:06d}.jsonl", ({"text": text, "operation": operation} for text, operation in outputs))
+
+
+def load_checkpoint(folder: Path, index: int, expected: int) -> list[tuple[str, str]] | None:
+    """Read chunk ``index``; return None when it is missing, unreadable or not ``expected`` outputs long."""
+    path = folder / f"{index:06d}.jsonl"
+    if not path.is_file():
+        return None
+    try:
+        with path.open(encoding="utf-8") as handle:
+            outputs = [(record["text"], record["operation"]) for record in map(json.loads, handle) if record]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("augment checkpoint %s is unreadable (%s); augmenting that chunk again", path, exc)
+        return None
+    if len(outputs) != expected:
+        log.warning("augment checkpoint %s contains %d outputs, expected %d; augmenting that chunk again", path, len(outputs), expected)
+        return None
+    return outputs
+
+
+def remove_checkpoints(folder: Path) -> None:
+    """Delete the saved chunks of a finished run."""
+    shutil.rmtree(folder, ignore_errors=True)

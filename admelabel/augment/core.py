@@ -19,6 +19,8 @@ from admelabel.errors import DataError
 log = logging.getLogger(__name__)
 
 AUGMENT_METHODS: tuple[str, ...] = ("backtranslate", "eda", "apertium")
+# Outputs per saved chunk of a cached run; an interrupted run loses at most one chunk.
+CHECKPOINT_JOBS = 512
 STAT_FIELDS: tuple[str, ...] = ("sampled", "produced", "dropped_identical", "dropped_empty", "distinct")
 
 
@@ -79,6 +81,8 @@ def augment_examples(
     cache_dir : path or None
         Folder of the on-disk cache (see ``default_cache_dir()``); None disables it.
         On a hit nothing is sampled or augmented and no augmenter is constructed.
+        While a run is in progress, every ``CHECKPOINT_JOBS`` outputs are saved
+        there, so a run that was interrupted continues where it stopped.
     progress : callable or None
         Called as ``progress(done, total)`` in outputs while augmenting.
     **options
@@ -125,15 +129,15 @@ def augment_examples(
 
     sample = balanced_sample(examples, per_class=per_class, seed=seed)
     sources, jobs = _make_jobs(sample, copies, seed)
-    augmenter = augmenter_class(method)(**options)
-    outputs = augmenter.augment(jobs, _progress_counter(progress, len(jobs)))
-    if len(outputs) != len(jobs):
-        raise RuntimeError(f"augmenter {method!r} returned {len(outputs)} outputs for {len(jobs)} inputs")
+    checkpoints = cache.checkpoint_dir(path) if path is not None else None
+    outputs = _run_in_chunks(method, options, jobs, checkpoints, _progress_counter(progress, len(jobs)))
 
     augmented, class_stats = _collect(method, sample, sources, jobs, outputs, copies)
     stats: dict[str, Any] = dict(class_stats)
     if path is not None and key is not None:
         cache.store(path, key, augmented, stats)
+        if checkpoints is not None:
+            cache.remove_checkpoints(checkpoints)
     stats.update(cache_hit=False, seconds=time.perf_counter() - started)
     return AugmentResult(augmented, stats)
 
@@ -155,6 +159,36 @@ def _validate(method: str, per_class: int | None, copies: int, options: dict[str
     if per_class is not None and per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     return resolve_options(method, cls.defaults, options)
+
+
+def _run_in_chunks(
+    method: str, options: dict[str, Any], jobs: Sequence[AugmentJob], checkpoints: Path | None,
+    advance: Callable[[int], None] | None,
+) -> list[tuple[str, str]]:
+    """Augment ``jobs`` in chunks of ``CHECKPOINT_JOBS``, saving each chunk under ``checkpoints``.
+
+    A run that was interrupted continues from its saved chunks. The augmenter is
+    constructed only when some chunk is missing.
+    """
+    augmenter = None
+    outputs: list[tuple[str, str]] = []
+    for index, start in enumerate(range(0, len(jobs), CHECKPOINT_JOBS)):
+        chunk = jobs[start : start + CHECKPOINT_JOBS]
+        saved = cache.load_checkpoint(checkpoints, index, len(chunk)) if checkpoints is not None else None
+        if saved is not None:
+            outputs.extend(saved)
+            if advance is not None:
+                advance(len(chunk))
+            continue
+        if augmenter is None:
+            augmenter = augmenter_class(method)(**options)
+        result = augmenter.augment(chunk, advance)
+        if len(result) != len(chunk):
+            raise RuntimeError(f"augmenter {method!r} returned {len(result)} outputs for {len(chunk)} inputs")
+        if checkpoints is not None:
+            cache.store_checkpoint(checkpoints, index, result)
+        outputs.extend(result)
+    return outputs
 
 
 def _make_jobs(sample: Sequence[Example], copies: int, seed: int) -> tuple[list[Example], list[AugmentJob]]:
