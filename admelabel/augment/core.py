@@ -32,10 +32,10 @@ class AugmentResult:
     ----------
     examples : list of Example
         Augmented examples only, without their sources. Each keeps its source's
-        label and group; its id is ``f"{source_id}#aug{k}"`` with ``k`` counting the
-        outputs of that source from 0, and ``meta`` contains ``source_id``, ``method``
-        and ``operation`` (pivot such as ``"de"``, ``"ru"``, ``"spa"``, or EDA
-        operation ``"synonym"``, ``"swap"``, ``"delete"``).
+        label and group. Its id is ``f"{source_id}#aug{k}"``, where ``k`` counts the
+        outputs of that source from 0. ``meta`` contains ``source_id``, ``method``
+        and ``operation``: a pivot such as ``"de"``, ``"ru"``, ``"spa"``, or an EDA
+        operation ``"synonym"``, ``"swap"``, ``"delete"``.
     stats : dict
         One entry per class, ``{"sampled", "produced", "dropped_identical",
         "dropped_empty", "distinct"}`` counts (``sampled`` counts draws, and each draw
