@@ -81,3 +81,22 @@ def test_parse_model_pairs():
         parse_model_pairs(["a/b,c/d"])
     with pytest.raises(ValueError, match="two model names"):
         parse_model_pairs(["es=a/b"])
+
+
+def test_hub_model_offline_names_model():
+    # A fresh interpreter with the Hugging Face client offline, so the load fails at once.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from admelabel.augment import create_augmenter\n"
+        "create_augmenter('backtranslate', model_pairs=['de=Helsinki-NLP/opus-mt-en-de,Helsinki-NLP/opus-mt-de-en'], device='cpu')\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)}
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode != 0
+    assert "ModelError" in completed.stderr
+    assert "Helsinki-NLP/opus-mt-en-de" in completed.stderr
+    assert "--method apertium" in completed.stderr

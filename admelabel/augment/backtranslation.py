@@ -103,7 +103,10 @@ class BackTranslationAugmenter(Augmenter):
             if _looks_like_path(name) and not Path(name).expanduser().is_dir():
                 raise ModelError(f"model folder not found: {name} (pivot {pivot}); pass an existing folder")
         import nlpaug.augmenter.word as naw
+        from transformers.utils import logging as transformers_logging
 
+        # The per-model "Loading weights" bars would break the command's own progress bar.
+        transformers_logging.disable_progress_bar()
         try:
             augmenter = naw.BackTranslationAug(
                 from_model_name=forward, to_model_name=backward, device=self.device,
@@ -111,7 +114,7 @@ class BackTranslationAugmenter(Augmenter):
             )
         except (OSError, ValueError) as exc:
             raise ModelError(
-                f"cannot load translation model pair {forward} / {backward} (pivot {pivot}): {exc}. "
+                f"cannot load translation model pair {forward} / {backward} (pivot {pivot}): {_first_line(exc)}. "
                 "Pass local model folders with --model-pairs PIVOT=FORWARD_DIR,BACKWARD_DIR, "
                 "or use --method apertium or --method eda, which work offline"
             ) from None
@@ -174,6 +177,10 @@ class BackTranslationAugmenter(Augmenter):
         if len(tokens) + 1 <= limit:
             return sentence
         return tokenizer.convert_tokens_to_string(tokens[: limit - 1])
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
 
 
 def _looks_like_path(name: str) -> bool:
