@@ -80,25 +80,27 @@ class ApertiumAugmenter(Augmenter):
         if float(self.options["timeout"]) <= 0:
             raise ValueError(f"timeout must be > 0 seconds, got {self.options['timeout']!r}")
         self.executable = check_apertium(str(self.options["executable"]))
+        self._translations: dict[str, str] = {}
 
     def augment(
         self, jobs: Sequence[AugmentJob], progress: Callable[[int], None] | None = None
     ) -> list[tuple[str, str]]:
-        # Apertium is deterministic, so each distinct text is translated once, however
-        # often it was drawn.
-        distinct = list(dict.fromkeys(job.text for job in jobs))
+        # Apertium is deterministic, so each distinct text is translated once per
+        # augmenter, however often it was drawn and in whichever call.
         repeats: dict[str, int] = {}
         for job in jobs:
             repeats[job.text] = repeats.get(job.text, 0) + 1
+        pending = [text for text in repeats if text not in self._translations]
+        if progress is not None and len(pending) < len(repeats):
+            progress(sum(count for text, count in repeats.items() if text in self._translations))
 
         batch_size = int(self.options["batch_size"])
-        translations: dict[str, str] = {}
-        for start in range(0, len(distinct), batch_size):
-            batch = distinct[start : start + batch_size]
-            translations.update(zip(batch, self.back_translate(batch)))
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start : start + batch_size]
+            self._translations.update(zip(batch, self.back_translate(batch)))
             if progress is not None:
                 progress(sum(repeats[text] for text in batch))
-        return [(translations[job.text], "spa") for job in jobs]
+        return [(self._translations[job.text], "spa") for job in jobs]
 
     def back_translate(self, texts: Sequence[str]) -> list[str]:
         """Translate ``texts`` to Spanish and back; return one English text per input.
