@@ -111,6 +111,7 @@ class BackTranslationAugmenter(Augmenter):
 
         # The per-model "Loading weights" bars would break the command's own progress bar.
         transformers_logging.disable_progress_bar()
+        log.info("loading translation models %s and %s (pivot %s) on %s", forward, backward, pivot, self.device)
         try:
             augmenter = naw.BackTranslationAug(
                 from_model_name=forward, to_model_name=backward, device=self.device,

@@ -132,7 +132,7 @@ def augment_examples(
     checkpoints = cache.checkpoint_dir(path) if path is not None else None
     outputs = _run_in_chunks(method, options, jobs, checkpoints, _progress_counter(progress, len(jobs)))
 
-    augmented, class_stats = _collect(method, sample, sources, jobs, outputs, copies)
+    augmented, class_stats = _collect(method, sample, sources, jobs, outputs)
     stats: dict[str, Any] = dict(class_stats)
     if path is not None and key is not None:
         cache.store(path, key, augmented, stats)
@@ -207,7 +207,7 @@ def _make_jobs(sample: Sequence[Example], copies: int, seed: int) -> tuple[list[
 
 def _collect(
     method: str, sample: Sequence[Example], sources: Sequence[Example], jobs: Sequence[AugmentJob],
-    outputs: Sequence[tuple[str, str]], copies: int,
+    outputs: Sequence[tuple[str, str]],
 ) -> tuple[list[Example], dict[str, dict[str, int]]]:
     stats = {label: dict.fromkeys(STAT_FIELDS, 0) for label in group_by_label(sample)}
     for label, items in group_by_label(sample).items():

@@ -11,15 +11,12 @@ synsets. The override is the ``pos_tag`` class method of a subclass of
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from admelabel.augment.base import AugmentJob, Augmenter, MissingToolError, register
 from admelabel.augment.seeding import seeded
-
-log = logging.getLogger(__name__)
 
 EDA_OPERATIONS: tuple[str, ...] = ("synonym", "swap", "delete")
 
