@@ -17,7 +17,7 @@ Routing matches on the end of the path, so both ``http://127.0.0.1:PORT`` and
 ``http://127.0.0.1:PORT/dailymed/services/v2`` work as base URLs.
 
 Faults are queued per request with ``add_fault(match, *faults)``: the next requests
-whose target contains ``match`` get the faults in order, then normal answers. Faults:
+whose target contains ``match`` get the faults in order, then normal responses. Faults:
 ``"429"`` (with ``Retry-After``), ``"500"``, ``"slow"`` (answers after ``slow_seconds``),
 ``"truncate"`` (half the body under the full ``Content-Length``), ``"html"`` (an HTML
 page with status 200), ``"disconnect"`` (closes the connection without an answer),
@@ -173,7 +173,7 @@ class FakeDailyMed:
         return None
 
     def _record(self, target: str, user_agent: str) -> RequestRecord:
-        """Log a request on arrival; its status stays 0 when no answer is sent."""
+        """Log a request on arrival; its status stays 0 when no response is sent."""
         record = RequestRecord(time.monotonic(), target, 0, user_agent)
         with self._lock:
             self.requests.append(record)

@@ -95,7 +95,7 @@ def test_rate_limiter_spacing_with_fake_clock():
         limiter.acquire()
         starts.append(now[0])
     gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert all(gap == pytest.approx(1.01 / 4) for gap in gaps)
+    assert all(gap == pytest.approx(1.1 / 4) for gap in gaps)
     assert sum(1 for t in starts if t < 1.0) == 4
 
 

@@ -41,7 +41,7 @@ def fetch_args(server: FakeDailyMed, home: Path, *extra: str) -> list[str]:
 
 
 def run_fetch(server: FakeDailyMed, home: Path, *extra: str):
-    return CliRunner().invoke(app, fetch_args(server, home, *extra))
+    return CliRunner(env={"COLUMNS": "300"}).invoke(app, fetch_args(server, home, *extra))
 
 
 def rx_set_ids(catalogue) -> set[str]:

@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from admelabel import __version__
 from admelabel.errors import FetchError
@@ -49,9 +49,9 @@ DEFAULT_BASE_URL = "https://dailymed.nlm.nih.gov/dailymed/services/v2"
 BASE_URL_ENV = "ADMELABEL_DAILYMED_URL"
 
 DEFAULT_RATE = 3.0
-"""Requests per second. DailyMed documents no limit for its web services; 3 per second is
-the limit that NLM sets for NCBI E-utilities clients without an API key, the nearest
-published figure for an NLM service."""
+"""Requests per second. NLM limits NCBI E-utilities clients without an API key to 3 requests
+per second (NLM support article KA-05317). No figure for DailyMed itself was found, so the
+fetcher uses the same one."""
 
 DEFAULT_CONCURRENCY = 2
 """Open connections. Two overlap one label's transfer with the next request's latency
@@ -125,18 +125,22 @@ class ListingItem:
 
 
 class RateLimiter:
-    """Space request starts at least ``1 / rate`` seconds apart, across all threads.
+    """Space request starts ``(1 + SLACK) / rate`` seconds apart, across all threads.
 
-    With that spacing no window of one second holds more than ``rate`` starts. The
-    interval carries a 1 % margin so that timing jitter between this process and the
-    server never shows ``rate + 1`` requests in a second on the server's clock.
+    With that spacing, ``rate + 1`` starts span ``1 + SLACK`` seconds, so a server receives
+    at most ``rate`` requests in any one-second window unless the delay between a
+    start and its arrival varies by more than ``SLACK`` seconds. The slack trades 10 %
+    of throughput for that margin.
     """
+
+    SLACK = 0.1
+    """Seconds of tolerance for varying send delays (connection set-up, thread scheduling)."""
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         if not rate > 0:
             raise ValueError(f"--rate must be > 0 requests per second, got {rate}")
         self.rate = float(rate)
-        self.interval = 1.01 / self.rate
+        self.interval = (1.0 + self.SLACK) / self.rate
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -263,7 +267,7 @@ class DailyMedClient:
 
         Retries on 429, 500, 502, 503, 504, timeouts, refused or dropped connections,
         truncated bodies, and on bodies that ``check(body, content_type)`` rejects by
-        raising ``ContentError`` (DailyMed has answered HTML where JSON was requested).
+        raising ``ContentError`` (DailyMed has sent HTML where JSON was requested).
         Raises ``FetchError`` naming the URL and the last reason when no attempt works.
         """
 
@@ -275,11 +279,12 @@ class DailyMedClient:
 
         return self._with_retries(url, attempt)
 
-    def download_file(self, url: str, path: Path, *, check: Callable[[Path], None] | None = None, chunk_size: int = 1 << 20) -> Path:
+    def download_file(self, url: str, path: Path, *, check: Callable[[IO[bytes]], None] | None = None, chunk_size: int = 1 << 20) -> Path:
         """Stream GET ``url`` into ``path`` atomically, with the same retries as ``get``.
 
         For files too large to hold in memory (release zips run to gigabytes). ``check``
-        may raise ``ContentError`` on the finished temporary file, which then is removed.
+        receives the finished temporary file, open for reading and writing, and may
+        raise ``ContentError``; the temporary file is then removed.
         A file is only ever visible at ``path`` when complete and checked.
         """
 
@@ -289,7 +294,7 @@ class DailyMedClient:
             with self._translate_errors(url):
                 with urllib.request.urlopen(request, timeout=self.retry.timeout) as response:
                     expected = parse_count(response.headers.get("Content-Length"))
-                    with atomic_write(path, "wb") as handle:
+                    with atomic_write(path, "w+b") as handle:
                         received = 0
                         while chunk := response.read(chunk_size):
                             handle.write(chunk)
@@ -298,7 +303,8 @@ class DailyMedClient:
                             raise http.client.IncompleteRead(b"", expected - received)
                         handle.flush()
                         if check is not None:
-                            check(Path(handle.name))
+                            handle.seek(0)
+                            check(handle)
             return path
 
         return self._with_retries(url, attempt)
@@ -377,7 +383,7 @@ class DailyMedClient:
         """Yield the label versions listed by ``spls.json`` for the filters in ``params``, page by page.
 
         Follows ``next_page_url`` when it points at the same server as the base URL
-        (a mirror's links may name the real DailyMed) and otherwise asks for the next
+        (a mirror's links may name the real DailyMed) and otherwise requests the next
         page number itself. ``on_total`` receives ``total_elements`` from the first page.
         Raises ``FetchError`` when a page cannot be fetched or is not a listing.
         """

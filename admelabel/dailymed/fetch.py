@@ -73,7 +73,7 @@ class WebQuery:
 
 @dataclass(frozen=True)
 class LabelOutcome:
-    """What happened to one label version (or one unreadable input) in a run.
+    """The result of one label version (or one unreadable input) in a run.
 
     ``set_id`` and ``version`` are None when an input failed before they could be read;
     ``dry_run`` marks an outcome that would happen but did not.

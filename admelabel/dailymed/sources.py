@@ -2,9 +2,10 @@
 
 A release zip (``dm_spl_release_human_rx_partN.zip`` or a daily, weekly or monthly
 update zip) holds a ``prescription/`` folder of per-label zips, each holding one SPL
-XML file plus images. ``iter_spl_inputs`` already follows such nesting in memory;
-this module adds resolving a source argument to a path or URL, downloading a release
-zip by URL, and rejecting zip members whose names are absolute or climb out with ``..``.
+XML file plus images. ``iter_spl_inputs`` already follows such nesting in memory.
+This module adds three steps: resolving a source argument to a path or URL,
+downloading a release zip by URL, and rejecting zip members whose names are absolute
+or climb out with ``..``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from admelabel.dailymed.client import ContentError, DailyMedClient
 from admelabel.errors import InputError
@@ -42,7 +44,7 @@ class Source:
 def resolve_source(text: str) -> Source:
     """Resolve a SOURCE argument.
 
-    An ``http(s)://`` URL is downloaded; an existing path is read as it is; a bare
+    An ``http(s)://`` URL is downloaded, and an existing path is read as it is. A bare
     release file name such as ``dm_spl_release_human_rx_part1.zip`` that is not a local
     file is fetched from ``$ADMELABEL_RELEASE_URL`` (default: DailyMed's public release
     folder). Raises ``InputError`` for anything else.
@@ -66,8 +68,8 @@ def _release_file_name(url: str) -> str:
     return name
 
 
-def _check_zip_file(path: Path) -> None:
-    if not zipfile.is_zipfile(path):
+def _check_zip_file(handle: IO[bytes]) -> None:
+    if not zipfile.is_zipfile(handle):
         raise ContentError("downloaded file is not a complete zip file")
 
 
@@ -91,6 +93,10 @@ def iter_source_inputs(path: Path) -> Iterator[SPLInput]:
     A member whose name, at any level of zip nesting, is absolute or climbs out with
     ``..`` is yielded with ``error`` set instead of its data.
     """
+    if path.is_file() and path.suffix.lower() == ".zip" and not zipfile.is_zipfile(path):
+        reason = "not a readable zip file (truncated or damaged: no end-of-central-directory record)"
+        yield SPLInput(str(path), error=InputError(path, reason))
+        return
     for item in iter_spl_inputs([path]):
         members = item.source.split("!")[1:]
         unsafe = [name for name in members if safe_member_name(name) is None]

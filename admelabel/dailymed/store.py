@@ -42,11 +42,15 @@ __all__ = [
     "open_corpus",
     "read_header",
     "iter_corpus_inputs",
+    "CORPUS_PREFIX",
+    "iter_inputs",
 ]
 
 log = logging.getLogger(__name__)
 
 HOME_ENV = "ADMELABEL_HOME"
+CORPUS_PREFIX = "corpus:"
+"""Input argument prefix that names the corpus: ``corpus:`` (every label) or ``corpus:SETID[,SETID...]``."""
 DB_NAME = "corpus.sqlite"
 SCHEMA_VERSION = 1
 
@@ -273,7 +277,7 @@ class Corpus:
     def path_for(self, set_id: str, version: int | None = None) -> Path:
         """Return the XML file of ``set_id`` at ``version`` (the newest stored ok version when None).
 
-        Raises ``InputError`` when the corpus holds no such label.
+        Raises ``InputError`` when the corpus contains no such label.
         """
         set_id = set_id.lower()
         if version is None:
@@ -335,7 +339,7 @@ def open_corpus(home: str | Path | None = None, *, readonly: bool = False, missi
     """Open (creating it when writable) the corpus at ``home`` (see ``resolve_home``).
 
     Raises ``InputError`` when ``readonly`` and no corpus exists there, unless
-    ``missing_ok`` asks for an empty in-memory one instead; raises ``FetchError`` when
+    ``missing_ok`` requests an empty in-memory one instead; raises ``FetchError`` when
     another writer holds the corpus.
     """
     return Corpus(resolve_home(home), readonly=readonly, missing_ok=missing_ok)
@@ -361,3 +365,22 @@ def iter_corpus_inputs(home: str | Path | None = None, set_ids: Iterable[str] | 
             yield SPLInput(source, error=InputError(source, f"corpus file cannot be read ({exc.strerror or exc})"))
             continue
         yield SPLInput(source, data=data)
+
+
+def iter_inputs(arguments: Iterable[str | Path], home: str | Path | None = None) -> Iterator[SPLInput]:
+    """Yield SPL documents for command arguments that mix paths and corpus references.
+
+    ``corpus:`` yields the newest version of every label in the corpus at ``home``,
+    ``corpus:SETID[,SETID...]`` yields the newest version of those set ids, and any
+    other argument goes to ``iter_spl_inputs`` as a path. Errors are yielded as in
+    ``iter_spl_inputs``; a missing corpus raises ``InputError``.
+    """
+    from admelabel.spl.sources import iter_spl_inputs
+
+    for argument in arguments:
+        text = str(argument)
+        if not text.startswith(CORPUS_PREFIX):
+            yield from iter_spl_inputs([argument])
+            continue
+        wanted = [part.strip() for part in text[len(CORPUS_PREFIX):].split(",") if part.strip()]
+        yield from iter_corpus_inputs(home, wanted or None)
