@@ -60,6 +60,9 @@ def test_fetch_fills_corpus_then_nothing(server, catalogue, tmp_path):
         assert record.path.is_file()
         assert header_of(record.path) == (record.set_id, record.version)
         assert record.source == "web"
+        assert record.published_date.startswith("2024-")
+        assert record.status == "ok"
+        assert record.document_id
         assert len(record.sha256) == 64
     assert server.count("spls.json") == 1
     assert sum(server.label_downloads().values()) == len(expected)
@@ -233,3 +236,18 @@ def test_second_writer_is_rejected(server, tmp_path):
         result = run_fetch(server, tmp_path)
     assert result.exit_code == 2
     assert "another admelabel fetch is writing to this corpus" in result.output
+
+
+def test_label_listed_twice_fetched_once(server, catalogue, tmp_path, monkeypatch):
+    original = server.listing
+
+    def listing_with_duplicate(query, base):
+        payload = original(query, base)
+        payload["data"].append(dict(payload["data"][0]))
+        return payload
+
+    monkeypatch.setattr(server, "listing", listing_with_duplicate)
+    result = run_fetch(server, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert set(server.label_downloads().values()) == {1}
+    assert len(server.label_downloads()) == len(rx_set_ids(catalogue))

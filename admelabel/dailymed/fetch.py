@@ -259,11 +259,17 @@ def fetch_web(
         finish(LabelOutcome(status_for(item.set_id), task.source, header.set_id, header.version, header.title, path=record.path))
 
     max_pending = concurrency * 4
+    planned: set[tuple[str, int]] = set()
     with futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fetch") as pool:
         pending: dict[futures.Future[tuple[LabelHeader, bytes]], _Task] = {}
         try:
             for task in _iter_tasks(client, query, progress, listing_failures):
                 item = task.item
+                if (item.set_id, item.version) in planned:
+                    # Listings shift while they are paged, so a label can appear on two pages.
+                    log.info("%s v%d is listed twice; fetching it once", item.set_id, item.version)
+                    continue
+                planned.add((item.set_id, item.version))
                 if corpus.has_ok(item.set_id, item.version):
                     finish(LabelOutcome("unchanged", task.source, item.set_id, item.version, item.title, path=corpus.file_for(item.set_id, item.version)))
                     continue

@@ -145,6 +145,18 @@ class LabelRecord:
         return self.status == "ok"
 
 
+def iso_date(text: str | None) -> str | None:
+    """Return a DailyMed date such as ``May 12, 2021`` as ``2021-05-12``; other text is returned unchanged."""
+    if not text:
+        return None
+    for pattern in ("%b %d, %Y", "%B %d, %Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), pattern).date().isoformat()
+        except ValueError:
+            continue
+    return text
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -302,6 +314,7 @@ class Corpus:
         existing_ok = self.get(header.set_id, header.version)
         if not (existing_ok and existing_ok.ok and existing_ok.sha256 == digest and path.is_file()):
             write_bytes_atomic(path, data)
+        published_date = iso_date(published_date)
         if published_date is None and existing_ok is not None:
             published_date = existing_ok.published_date
         with self.db:
@@ -320,7 +333,7 @@ class Corpus:
             self.db.execute(
                 "INSERT OR REPLACE INTO labels (set_id, version, title, published_date, source, fetched_at, status, reason) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'failed', ?)",
-                (set_id.lower(), version, title, published_date, source, _now(), reason),
+                (set_id.lower(), version, title, iso_date(published_date), source, _now(), reason),
             )
 
     def check(self) -> list[str]:
