@@ -2,8 +2,8 @@
 
 Labels come from outside, so a document that declares entities (the "billion laughs"
 bomb, external entities that read local files or URLs) is rejected outright rather
-than expanded, and nesting deeper than ``MAX_DEPTH`` is rejected before it can
-exhaust the stack or memory.
+than expanded, and nesting deeper than ``MAX_DEPTH`` is rejected by libxml2 while
+parsing, before it can exhaust the stack or memory.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from admelabel.errors import SPLError
 
 HL7_NS = "urn:hl7-org:v3"
 MAX_DEPTH = 256
-"""Deepest element nesting accepted. Real SPL labels nest about 20 levels; this leaves a wide margin."""
+"""Deepest element nesting accepted: libxml2's own limit when ``huge_tree`` is off. Real labels nest about 20 levels."""
 
 MAX_BYTES = 200 * 1024 * 1024
 """Largest document accepted, in bytes. The largest real labels are a few megabytes."""
@@ -36,15 +36,6 @@ def _parser() -> etree.XMLParser:
         remove_comments=True,
         remove_pis=True,
     )
-
-
-def _check_depth(root: etree._Element, source: str) -> None:
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise SPLError(source, f"XML nesting deeper than {MAX_DEPTH} levels; not a DailyMed label")
-        stack.extend((child, depth + 1) for child in element)
 
 
 def parse_xml_bytes(data: bytes, source: str | Path) -> etree._Element:
@@ -66,10 +57,11 @@ def parse_xml_bytes(data: bytes, source: str | Path) -> etree._Element:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        if "depth" in message.lower():
+            raise SPLError(source, f"XML nesting deeper than {MAX_DEPTH} levels; not a DailyMed label") from None
         raise SPLError(source, f"malformed XML ({message})") from None
     if root is None:
         raise SPLError(source, "no XML root element")
-    _check_depth(root, source)
     return root
 
 
