@@ -129,7 +129,7 @@ def _label_section(
         index = counter[0]
         counter[0] += 1
         lead = ""
-        if block.kind == "paragraph" and (_is_lead_heading(block) or _is_plain_heading(block)):
+        if block.kind in ("paragraph", "list") and (_is_lead_heading(block) or _is_plain_heading(block)):
             lines = block.lead_lines if block.lead else [block.text]
             style = block.lead_style or "plain"
             if position == 0 and not section.title and block.lead and not transparent:
@@ -163,8 +163,8 @@ def _label_section(
         heading = _title_or_lead(child)
         nested_pk = child.code == "43682-4" and bool(re.match(r"^\s*(\d+(\.\d+)*\.?\s*)?pharmacokinetics\s*$", heading, re.IGNORECASE))
         child_ctx = stack.current if nested_pk or not heading else child_context(heading, stack.current)
-        shown = heading or "(untitled)"
-        _label_section(child, child_ctx, path + [shown], result, counter, nested_pk or not heading)
+        path_title = heading or "(untitled)"
+        _label_section(child, child_ctx, path + [path_title], result, counter, nested_pk or not heading)
 
 
 def label_document(document: SPLDocument) -> PKResult:

@@ -60,11 +60,11 @@ def extract(
     fmt: str = typer.Option("jsonl", "--format", "-f", help="Output format: jsonl or csv."),
     tables: bool = typer.Option(False, "--tables", help="Also write the text of tables inside PK sections, as block kind 'table'."),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Also write the run summary as JSON to this file."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no tables, only failures."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failures: no tables and no list of labels without a PK section."),
 ) -> None:
     """Extract the Pharmacokinetics paragraphs of SPL labels, labelled by the heading rules.
 
-    Exits with code 1 when any input could not be read; the output still holds every label that could.
+    Exits with code 1 when any input could not be read; the output still contains every label that could be read.
     """
     from admelabel.extract import extract_dataset
     from admelabel.io import write_json_atomic
@@ -83,9 +83,10 @@ def extract(
         for table in summary_tables(summary):
             console.print(table)
         console.print(f"Wrote {summary.paragraphs} paragraphs to {out}")
-    report_without_pk(summary.labels_without_pk)
+    if not quiet:
+        report_without_pk(summary.labels_without_pk)
     for source, reason in summary.failures:
         err_console.print(f"[red]failed:[/red] {source}: {reason}", highlight=False, soft_wrap=True)
     if summary.failures:
-        err_console.print(f"[red]{len(summary.failures)} input(s) failed[/red]; the output holds the {summary.labels_read} labels that were read.")
+        err_console.print(f"[red]{len(summary.failures)} input(s) failed[/red]; the output contains the {summary.labels_read} labels that were read.")
         raise typer.Exit(1)

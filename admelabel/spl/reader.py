@@ -168,7 +168,7 @@ def _inline_text(element: etree._Element) -> str:
         tag = _local(child.tag)
         if tag == "br":
             parts += _LINE_BREAK
-        elif tag in ("footnote", "renderMultiMedia", "observationMedia"):
+        elif tag in ("footnote", "renderMultiMedia", "observationMedia", "caption"):
             pass
         elif tag in ("list", "table"):
             parts = _join(parts, _block_text(child, tag), "block") if parts.strip() else parts + _block_text(child, tag)
@@ -225,7 +225,8 @@ def _leading_emphasis(paragraph: etree._Element) -> tuple[list[str], str, bool]:
     lines: list[str] = []
     style = ""
     current = ""
-    children = list(paragraph)
+    # A list item's <caption> is its bullet label, not text.
+    children = [child for child in paragraph if not (_local(child.tag) == "caption" and not (child.tail or "").strip())]
     position = 0
     while position < len(children):
         child = children[position]
@@ -257,12 +258,32 @@ def _leading_emphasis(paragraph: etree._Element) -> tuple[list[str], str, bool]:
     return [clean_text(line).replace("\n", " ") for line in lines if clean_text(line)], style, rest_empty
 
 
+def _list_blocks(element: etree._Element) -> list[Block]:
+    """Return one block for a list, or one per item when an item is only a heading.
+
+    Some labels lay out a whole subsection as a list whose first item is the
+    heading ("Metabolism") and whose next items are the paragraphs.
+    """
+    items = [item for item in element if _local(item.tag) == "item"]
+    item_blocks = [block for block in (_make_block(item, "list") for item in items) if block is not None]
+    if any(block.heading_only for block in item_blocks):
+        return item_blocks
+    whole = _make_block(element, "list")
+    if whole is None:
+        return []
+    if item_blocks and item_blocks[0].lead:
+        first = item_blocks[0]
+        whole.lead, whole.lead_style, whole.lead_lines = first.lead, first.lead_style, first.lead_lines
+    return [whole]
+
+
 def _make_block(element: etree._Element, kind: str) -> Block | None:
-    text = _block_text(element, kind)
+    is_item = _local(element.tag) == "item"
+    text = clean_text(_inline_text(element)) if is_item else _block_text(element, kind)
     if not text:
         return None
     block = Block(kind=kind, text=text)
-    if kind == "paragraph":
+    if kind == "paragraph" or is_item:
         lines, style, heading_only = _leading_emphasis(element)
         if lines:
             block.lead = " ".join(lines)
@@ -281,7 +302,9 @@ def _collect_blocks(text_element: etree._Element | None) -> list[Block]:
         blocks.append(Block(kind="paragraph", text=loose))
     for child in text_element:
         tag = _local(child.tag)
-        if tag in _BLOCK_TAGS:
+        if tag == "list":
+            blocks.extend(_list_blocks(child))
+        elif tag in _BLOCK_TAGS:
             block = _make_block(child, tag)
             if block is not None:
                 blocks.append(block)

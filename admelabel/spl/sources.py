@@ -104,6 +104,9 @@ def _iter_file(path: Path) -> Iterator[SPLInput]:
         if zipfile.is_zipfile(path):
             yield from _iter_zip(path, source, 1)
             return
+        if path.suffix.lower() == ".zip":
+            yield SPLInput(source, error=InputError(source, "not a readable zip file (truncated or corrupt); download it again"))
+            return
         data = path.read_bytes()
     except OSError as exc:
         yield SPLInput(source, error=InputError(source, f"cannot read file ({exc.strerror or exc})"))
@@ -114,9 +117,9 @@ def _iter_file(path: Path) -> Iterator[SPLInput]:
 def iter_spl_inputs(paths: Iterable[str | Path]) -> Iterator[SPLInput]:
     """Yield every XML document found under ``paths``, in a stable order.
 
-    A file is read as XML unless it is a zip; a folder is walked recursively for
-    ``*.xml`` and ``*.zip`` files; a zip is opened and its ``.xml`` and ``.zip``
-    members followed up to ``MAX_ZIP_DEPTH`` levels. A missing path, unreadable
+    A file is read as XML unless it is a zip. A folder is walked recursively for
+    ``*.xml`` and ``*.zip`` files. A zip is opened and its ``.xml`` and ``.zip``
+    members are followed up to ``MAX_ZIP_DEPTH`` levels. A missing path, unreadable
     file, broken zip or zip without XML yields an ``SPLInput`` with ``error`` set.
     """
     for raw in paths:
