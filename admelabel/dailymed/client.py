@@ -240,6 +240,14 @@ class DailyMedClient:
         self._count_lock = threading.Lock()
         self.requests_sent = 0
         self.retries = 0
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Make requests not yet started, and retries not yet sent, raise ``FetchError`` at once.
+
+        A request already in flight still runs to its end or its timeout.
+        """
+        self._stopped.set()
 
     # ---- URLs -------------------------------------------------------------
 
@@ -313,6 +321,8 @@ class DailyMedClient:
         reason = "no attempt made"
         attempt = 0
         for attempt in range(1, self.retry.attempts + 1):
+            if self._stopped.is_set():
+                raise FetchError(f"{url}: not sent because the run was stopped")
             try:
                 return attempt_once()
             except ContentError as exc:
@@ -333,7 +343,8 @@ class DailyMedClient:
             with self._count_lock:
                 self.retries += 1
             log.warning("retrying %s in %.2f s (attempt %d of %d failed: %s)", url, wait, attempt, self.retry.attempts, reason)
-            time.sleep(wait)
+            if self._stopped.wait(wait):
+                raise FetchError(f"{url}: {reason}; no retry because the run was stopped")
         raise FetchError(f"{url}: {reason} (after {attempt} attempt{'s' if attempt > 1 else ''})")
 
     def _before_send(self) -> None:

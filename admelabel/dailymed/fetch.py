@@ -287,9 +287,18 @@ def fetch_web(
                         handle(pending.pop(future), future)
             for future in futures.as_completed(list(pending)):
                 handle(pending.pop(future), future)
-        except BaseException:
+        except BaseException as exc:
+            # Ctrl-C or an unexpected error: start nothing new, so the pool's shutdown waits
+            # only for downloads in flight. Stored labels stay, and the next run resumes.
+            client.stop()
             for future in pending:
                 future.cancel()
+            if isinstance(exc, KeyboardInterrupt):
+                # Keep the downloads that were in flight, so the next run need not repeat them.
+                finished, _ = futures.wait(pending)
+                for future in finished:
+                    if not future.cancelled() and future.exception() is None:
+                        handle(pending[future], future)
             raise
     for outcome in listing_failures:
         finish(outcome)
