@@ -108,6 +108,22 @@ def load_catalogue(spl_dir: Path, *, count: int | None = None, extra_set_ids: tu
     return catalogue
 
 
+def catalogue_from_files(paths: list[Path]) -> Catalogue:
+    """Build a catalogue from SPL files by reading their headers (for the small fixtures in tests/fixtures)."""
+    catalogue = Catalogue()
+    start = dt.date(2024, 6, 30)
+    for index, path in enumerate(sorted(paths)):
+        root = etree.parse(str(path)).getroot()
+        set_id, version = header_of(path)
+        title = " ".join("".join(root.find(f"{HL7}title").itertext()).split()) if root.find(f"{HL7}title") is not None else ""
+        doc_type = root.find(f"{HL7}code").get("code")
+        label = FakeLabel(set_id, version, title, doc_type, start - dt.timedelta(days=index), path, _document_id(path))
+        catalogue.versions.setdefault(set_id, []).append(label)
+    for versions in catalogue.versions.values():
+        versions.sort(key=lambda item: item.version)
+    return catalogue
+
+
 def _format_date(day: dt.date) -> str:
     return day.strftime("%b %d, %Y")
 

@@ -48,6 +48,27 @@ def rx_set_ids(catalogue) -> set[str]:
     return {label.set_id for label in catalogue.latest() if label.doc_type == "34391-3"}
 
 
+def wait_for_ok_rows(home: Path, count: int, timeout: float = 30.0) -> None:
+    """Wait until the killed-to-be run has committed ``count`` ok rows, so the kill lands after them."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            db = sqlite3.connect(f"file:{home / 'corpus.sqlite'}?mode=ro", uri=True)
+            try:
+                done = db.execute("SELECT COUNT(*) FROM labels WHERE status = 'ok'").fetchone()[0]
+            finally:
+                db.close()
+            if done >= count:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not store {count} labels within {timeout} s")
+
+
 def test_fetch_fills_corpus_then_nothing(server, catalogue, tmp_path):
     result = run_fetch(server, tmp_path)
     assert result.exit_code == 0, result.output
@@ -205,7 +226,7 @@ def test_interrupted_run_resumes_without_redownloads(server, catalogue, tmp_path
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert server.hung.wait(timeout=60), "the fetch never reached the hanging download"
-        time.sleep(0.2)
+        wait_for_ok_rows(tmp_path, 5)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
