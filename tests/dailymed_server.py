@@ -33,6 +33,7 @@ import datetime as dt
 import io
 import json
 import re
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -416,3 +417,22 @@ def header_of(path: Path) -> tuple[str, int]:
     """Return (lower-case set id, version) of an SPL file, for checks in tests."""
     root = etree.parse(str(path)).getroot()
     return root.find(f"{HL7}setId").get("root").lower(), int(root.find(f"{HL7}versionNumber").get("value"))
+
+
+def wait_for_ok_rows(home: Path, count: int, timeout: float = 30.0) -> None:
+    """Wait until the killed-to-be run has committed ``count`` ok rows, so the kill lands after them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            db = sqlite3.connect(f"file:{home / 'corpus.sqlite'}?mode=ro", uri=True)
+            try:
+                done = db.execute("SELECT COUNT(*) FROM labels WHERE status = 'ok'").fetchone()[0]
+            finally:
+                db.close()
+            if done >= count:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not store {count} labels within {timeout} s")
+

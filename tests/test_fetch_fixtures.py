@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from admelabel.cli import app
 from admelabel.dailymed.store import iter_inputs, open_corpus
-from dailymed_server import FakeDailyMed, build_release_zip, catalogue_from_files
+from dailymed_server import FakeDailyMed, build_release_zip, catalogue_from_files, wait_for_ok_rows
 
 pytestmark = pytest.mark.network
 
@@ -33,27 +33,6 @@ def server(catalogue):
 
 def fetch_args(server: FakeDailyMed, home: Path, *extra: str) -> list[str]:
     return ["fetch", "--base-url", server.url, "--data-dir", str(home), "--rate", "100", "--backoff", "0.01", "--timeout", "1", *extra]
-
-
-def wait_for_ok_rows(home: Path, count: int, timeout: float = 30.0) -> None:
-    """Wait until the killed-to-be run has committed ``count`` ok rows, so the kill lands after them."""
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            db = sqlite3.connect(f"file:{home / 'corpus.sqlite'}?mode=ro", uri=True)
-            try:
-                done = db.execute("SELECT COUNT(*) FROM labels WHERE status = 'ok'").fetchone()[0]
-            finally:
-                db.close()
-            if done >= count:
-                return
-        except sqlite3.Error:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"the run did not store {count} labels within {timeout} s")
 
 
 def test_fixture_fetch_then_nothing(server, catalogue, tmp_path):

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 
 from admelabel.cli import app
 from admelabel.dailymed.store import open_corpus
-from dailymed_server import FakeDailyMed, header_of, load_catalogue
+from dailymed_server import FakeDailyMed, header_of, load_catalogue, wait_for_ok_rows
 
 pytestmark = pytest.mark.network
 
@@ -46,27 +45,6 @@ def run_fetch(server: FakeDailyMed, home: Path, *extra: str):
 
 def rx_set_ids(catalogue) -> set[str]:
     return {label.set_id for label in catalogue.latest() if label.doc_type == "34391-3"}
-
-
-def wait_for_ok_rows(home: Path, count: int, timeout: float = 30.0) -> None:
-    """Wait until the killed-to-be run has committed ``count`` ok rows, so the kill lands after them."""
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            db = sqlite3.connect(f"file:{home / 'corpus.sqlite'}?mode=ro", uri=True)
-            try:
-                done = db.execute("SELECT COUNT(*) FROM labels WHERE status = 'ok'").fetchone()[0]
-            finally:
-                db.close()
-            if done >= count:
-                return
-        except sqlite3.Error:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"the run did not store {count} labels within {timeout} s")
 
 
 def test_fetch_fills_corpus_then_nothing(server, catalogue, tmp_path):
