@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 
 import pytest
@@ -206,3 +207,13 @@ def test_history_versions_newest_first(server):
     history = make_client(server).history(INOMAX)
     assert [item.version for item in history] == [14, 4, 2]
     assert all(item.set_id == INOMAX for item in history)
+
+
+def test_history_from_real_sample(server, shared_spl, monkeypatch):
+    """The recorded DailyMed history response, served as it is, with its "null" paging links."""
+    sample = json.loads((shared_spl / "api_samples" / f"spls_{INOMAX}_history.json").read_text(encoding="utf-8"))
+    monkeypatch.setattr(server, "history", lambda set_id, base: sample)
+    history = make_client(server).history(INOMAX)
+    assert [item.version for item in history] == [14, 13, 12, 9, 7, 6, 4, 3, 2, 1]
+    assert history[0].published_date == "Feb 26, 2019"
+    assert history[0].title == "INOMAX (NITRIC OXIDE) GAS [INO THERAPEUTICS]"
