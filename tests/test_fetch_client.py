@@ -84,20 +84,50 @@ def test_retry_delay_full_jitter_bounds():
 
 def test_rate_limiter_spacing_with_fake_clock():
     now = [0.0]
-    sleeps = []
 
     def sleep(seconds):
-        sleeps.append(seconds)
         now[0] += seconds
 
     limiter = RateLimiter(4.0, clock=lambda: now[0], sleep=sleep)
     starts = []
     for _ in range(9):
-        limiter.acquire()
+        slot = limiter.acquire()
         starts.append(now[0])
+        limiter.release(slot)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert all(gap == pytest.approx(1.1 / 4) for gap in gaps)
-    assert sum(1 for t in starts if t < 1.0) == 4
+    assert gaps[:3] == [pytest.approx(0.25)] * 3
+    assert all(gap >= 0.25 - 1e-9 for gap in gaps)
+    assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) == 4
+
+
+def test_rate_limiter_waits_for_slow_responses():
+    """Request k + 1 starts only one second after the response to request 1 began."""
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    limiter = RateLimiter(2.0, clock=lambda: now[0], sleep=sleep)
+    first = limiter.acquire()
+    second = limiter.acquire()
+    assert now[0] == pytest.approx(0.5)
+    now[0] = 3.0
+    limiter.release(first)
+    limiter.release(second)
+    limiter.acquire()
+    assert now[0] == pytest.approx(4.0)
+
+
+def test_rate_limiter_below_one_per_second():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    limiter = RateLimiter(0.5, clock=lambda: now[0], sleep=sleep)
+    limiter.release(limiter.acquire())
+    limiter.release(limiter.acquire())
+    assert now[0] == pytest.approx(2.0)
 
 
 def test_rate_limiter_rejects_zero():

@@ -7,11 +7,13 @@ shared by all worker threads.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import email.utils
 import http.client
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -124,36 +126,68 @@ class ListingItem:
     published_date: str = ""
 
 
+class _Slot:
+    """One request's place in the rate limiter: when it started and when its response began."""
+
+    __slots__ = ("start", "end")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.end: float | None = None
+
+
 class RateLimiter:
-    """Space request starts ``(1 + SLACK) / rate`` seconds apart, across all threads.
+    """Keep requests to at most ``rate`` per second as the server counts them, across all threads.
 
-    With that spacing, ``rate + 1`` starts span ``1 + SLACK`` seconds, so a server receives
-    at most ``rate`` requests in any one-second window unless the delay between a
-    start and its arrival varies by more than ``SLACK`` seconds. The slack trades 10 %
-    of throughput for that margin.
+    Two rules decide when a request may start. Starts are spaced ``1 / rate`` seconds
+    apart, which sets the average. And with ``k = max(1, floor(rate))``, a request may
+    not start until one second after the response of the request ``k`` places earlier
+    began to arrive. A server receives each request between its start and the start of
+    its response, so no one-second window on the server's clock can then hold more than
+    ``k`` requests, however long a request waits between acquiring its slot and being
+    sent (thread scheduling, connection set-up).
     """
-
-    SLACK = 0.1
-    """Seconds of tolerance for varying send delays (connection set-up, thread scheduling)."""
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         if not rate > 0:
             raise ValueError(f"--rate must be > 0 requests per second, got {rate}")
         self.rate = float(rate)
-        self.interval = (1.0 + self.SLACK) / self.rate
+        self.interval = 1.0 / self.rate
+        self.window = max(1, math.floor(self.rate))
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._condition = threading.Condition()
+        self._recent: collections.deque[_Slot] = collections.deque()
         self._next_start = 0.0
 
-    def acquire(self) -> None:
-        """Block until this caller may start a request."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next_start)
-            self._next_start = start + self.interval
-        if start > now:
-            self._sleep(start - now)
+    def acquire(self) -> _Slot:
+        """Block until this caller may start a request; pass the returned slot to ``release``."""
+        while True:
+            with self._condition:
+                now = self._clock()
+                wait = self._next_start - now
+                if len(self._recent) >= self.window:
+                    oldest = self._recent[0]
+                    if oldest.end is None:
+                        # The request k places earlier is still waiting for its response.
+                        self._condition.wait(timeout=1.0)
+                        continue
+                    wait = max(wait, oldest.end + 1.0 - now)
+                if wait <= 0:
+                    slot = _Slot(now)
+                    self._recent.append(slot)
+                    if len(self._recent) > self.window:
+                        self._recent.popleft()
+                    self._next_start = now + self.interval
+                    return slot
+            self._sleep(wait)
+
+    def release(self, slot: _Slot) -> None:
+        """Record that the response to ``slot``'s request began (or the request failed); repeated calls are ignored."""
+        with self._condition:
+            if slot.end is None:
+                slot.end = self._clock()
+                self._condition.notify_all()
 
 
 @dataclass(frozen=True)
@@ -297,10 +331,10 @@ class DailyMedClient:
         """
 
         def attempt() -> Path:
-            self._before_send()
             request = urllib.request.Request(url, headers={"User-Agent": self.user_agent, "Accept": "application/zip"})
-            with self._translate_errors(url):
+            with self._request_slot() as slot, self._translate_errors(url):
                 with urllib.request.urlopen(request, timeout=self.retry.timeout) as response:
+                    self.limiter.release(slot)
                     expected = parse_count(response.headers.get("Content-Length"))
                     with atomic_write(path, "w+b") as handle:
                         received = 0
@@ -347,16 +381,22 @@ class DailyMedClient:
                 raise FetchError(f"{url}: {reason}; no retry because the run was stopped")
         raise FetchError(f"{url}: {reason} (after {attempt} attempt{'s' if attempt > 1 else ''})")
 
-    def _before_send(self) -> None:
-        self.limiter.acquire()
+    @contextlib.contextmanager
+    def _request_slot(self) -> Iterator[_Slot]:
+        """Wait for the rate limiter, count the request, and release its slot however it ends."""
+        slot = self.limiter.acquire()
         with self._count_lock:
             self.requests_sent += 1
+        try:
+            yield slot
+        finally:
+            self.limiter.release(slot)
 
     def _send(self, url: str, accept: str) -> tuple[bytes, str]:
-        self._before_send()
         request = urllib.request.Request(url, headers={"User-Agent": self.user_agent, "Accept": accept})
-        with self._translate_errors(url):
+        with self._request_slot() as slot, self._translate_errors(url):
             with urllib.request.urlopen(request, timeout=self.retry.timeout) as response:
+                self.limiter.release(slot)
                 body = response.read()
                 return body, response.headers.get("Content-Type", "")
 
