@@ -247,3 +247,14 @@ def test_history_from_real_sample(server, shared_spl, monkeypatch):
     assert [item.version for item in history] == [14, 13, 12, 9, 7, 6, 4, 3, 2, 1]
     assert history[0].published_date == "Feb 26, 2019"
     assert history[0].title == "INOMAX (NITRIC OXIDE) GAS [INO THERAPEUTICS]"
+
+
+def test_rate_limit_holds_at_server(server):
+    """Four threads share one client at --rate 10; the server never counts more than 10 in a second."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = DailyMedClient(base_url=server.base_url, rate=10, retry=RetryPolicy(attempts=2, backoff=0.01, timeout=2.0))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: client.download_latest(INOMAX), range(24)))
+    assert len(server.requests) == 24
+    assert server.max_requests_per_second() <= 10

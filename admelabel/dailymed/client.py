@@ -141,11 +141,12 @@ class RateLimiter:
 
     Two rules decide when a request may start. Starts are spaced ``1 / rate`` seconds
     apart, which sets the average. And with ``k = max(1, floor(rate))``, a request may
-    not start until one second after the response of the request ``k`` places earlier
-    began to arrive. A server receives each request between its start and the start of
-    its response, so no one-second window on the server's clock can then hold more than
-    ``k`` requests, however long a request waits between acquiring its slot and being
-    sent (thread scheduling, connection set-up).
+    not start until one second after the response to the request ``k`` places earlier
+    began. Starts are in order, so the same then holds for every earlier request. A
+    server receives each request between its start and the start of its response, so
+    no one-second window on the server's clock can hold more than ``k`` requests,
+    however long a request waits between acquiring its slot and being sent (thread
+    scheduling, connection set-up).
     """
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
