@@ -39,7 +39,7 @@ class AugmentResult:
     stats : dict
         One entry per class, ``{"sampled", "produced", "dropped_identical",
         "dropped_empty", "distinct"}`` counts (``sampled`` counts draws, and each draw
-        asks for ``copies`` outputs; ``distinct`` counts different texts among the
+        requests ``copies`` outputs; ``distinct`` counts different texts among the
         produced ones), plus ``"cache_hit"`` (bool) and ``"seconds"`` (wall time
         of this call).
     """
