@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 from collections import Counter, defaultdict
@@ -236,7 +237,10 @@ def holdout_split(
         train_idx, test_idx = next(splitter.split(indices, groups=groups))
     else:
         strata = _stratify_labels(examples, 2)
-        if strata is not None:
+        n_classes = len(set(example.label for example in examples))
+        n_test = math.ceil(test_size * len(examples))
+        if strata is not None and min(n_test, len(examples) - n_test) >= n_classes:
+            # Stratification needs room for every class on both sides; tiny sets fall back to a plain shuffle.
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
             train_idx, test_idx = next(splitter.split(indices, strata))
         else:
