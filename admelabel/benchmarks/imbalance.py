@@ -15,10 +15,13 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from admelabel.dataset import Example
 from admelabel.errors import DataError
+
+if TYPE_CHECKING:
+    # admelabel.dataset re-exports this module's builders, so a runtime import would be circular.
+    from admelabel.dataset import Example
 
 __all__ = [
     "DEFAULT_SWEEP_RATIOS",
