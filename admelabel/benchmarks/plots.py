@@ -1,6 +1,5 @@
-"""Benchmark plots: F1 against the imbalance ratio, and t-SNE of augmented versus original examples.
+"""Benchmark plots: per-class F1, F1 against the imbalance ratio, and t-SNE of augmented versus original examples.
 
-The per-class F1 plot of one comparison comes from ``admelabel.evaluation.save_plots``.
 Every figure is written atomically as PNG.
 """
 
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_sweep", "plot_tsne", "tsne_points"]
+__all__ = ["plot_per_class_f1", "plot_sweep", "plot_tsne", "tsne_points"]
 
 
 def _pyplot() -> Any:
@@ -30,6 +29,42 @@ def _save(figure: Any, path: Path) -> Path:
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=120)
     return path
+
+
+def plot_per_class_f1(
+    summary: Mapping[str, Mapping[str, Any]],
+    labels: Sequence[str],
+    path: str | Path,
+    *,
+    title: str = "Per-class F1",
+) -> Path:
+    """Plot the mean per-class F1 of each method as horizontal bars with SEM error bars.
+
+    ``summary`` is ``ComparisonReport.summary()``: per method, ``per_class_f1`` maps each
+    label to ``{"mean", "sem"}``. Classes run down the y-axis, so 20 class names stay
+    readable. Returns ``path``.
+    """
+    plt = _pyplot()
+    methods = list(summary)
+    height = 0.8 / max(1, len(methods))
+    positions = np.arange(len(labels))
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.32 * len(labels) * max(1, len(methods)) ** 0.5))
+    for offset, method in enumerate(methods):
+        scores = summary[method]["per_class_f1"]
+        means = [scores[label]["mean"] for label in labels]
+        errors = [scores[label]["sem"] for label in labels]
+        axes.barh(positions + offset * height, means, height, xerr=errors, label=method, capsize=2)
+    axes.set_yticks(positions + height * (len(methods) - 1) / 2, labels)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("F1 (mean ± SEM over seeds)")
+    axes.set_title(title)
+    axes.legend(fontsize="small", loc="lower right")
+    figure.tight_layout()
+    try:
+        return _save(figure, Path(path))
+    finally:
+        plt.close(figure)
 
 
 def plot_sweep(

@@ -16,20 +16,21 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from admelabel.benchmarks.imbalance import ImbalanceSummary, round_half_up
 from admelabel.dataset import Example, fingerprint
-from admelabel.io import write_json_atomic
+from admelabel.io import write_json_atomic, write_text_atomic
 
 __all__ = [
     "BenchSettings",
     "BenchmarkResult",
     "PUBLISHED_F1",
     "SettingResult",
+    "markdown_tables",
     "nonmajority_micro_f1",
     "quick_subsample",
     "run_benchmark",
@@ -197,11 +198,13 @@ def run_setting(
     ratio: float | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     augment_fn: Callable[[Sequence[Example], int], Sequence[Example]] | None = None,
+    published: Mapping[str, float] | None = None,
 ) -> SettingResult:
     """Compare the methods on one imbalanced training set and save the result.
 
     Writes ``<out_dir>/<tag>.json`` (the setting's summary, report and non-majority
-    micro-F1) and the per-class F1 and confusion-matrix plots into ``<out_dir>/<tag>/``.
+    micro-F1), ``<out_dir>/<tag>.md`` (the tables of ``markdown_tables``, with the
+    ``published`` micro-F1 per method beside ours) and ``<out_dir>/<tag>/per_class_f1.png``.
     When that JSON already exists for the same data and settings, the saved result is
     returned without training (``resumed`` is true).
 
@@ -211,7 +214,8 @@ def run_setting(
     Raises whatever ``run_comparison`` raises: ``ValueError`` for invalid settings,
     ``DataError`` and ``ModelError`` from training.
     """
-    from admelabel.evaluation import run_comparison, save_plots
+    from admelabel.benchmarks.plots import plot_per_class_f1
+    from admelabel.evaluation import run_comparison
 
     out_dir = Path(out_dir)
     path = out_dir / f"{tag}.json"
@@ -236,9 +240,42 @@ def run_setting(
         augment_fn=augment_fn,
     )
     result = SettingResult(tag, ratio, imbalance, report, _nonmajority_summary(report, imbalance.majority))
-    save_plots(report, out_dir / tag)
+    plot_per_class_f1(report.summary(), report.labels, out_dir / tag / "per_class_f1.png", title=f"Per-class F1, {tag}")
+    write_text_atomic(out_dir / f"{tag}.md", markdown_tables(result, published))
     write_json_atomic(path, dict(result.to_dict(), key=key))
     return result
+
+
+def _cell(value: Mapping[str, float]) -> str:
+    return f"{value['mean']:.4f} ± {value['sem']:.4f}"
+
+
+def markdown_tables(result: SettingResult, published: Mapping[str, float] | None = None) -> str:
+    """Format a setting's scores as two Markdown tables: per method, then per class.
+
+    The first table has micro-F1, micro-F1 over the non-majority classes and macro-F1
+    (mean ± SEM over seeds), plus the published micro-F1 when ``published`` has one
+    for the method. The second has one row per class and one column per method.
+    """
+    summary = result.report.summary()
+    published = published or {}
+    lines = [
+        f"### {result.tag}",
+        "",
+        "| method | runs | micro-F1 | non-majority micro-F1 | macro-F1 | published micro-F1 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for method, entry in summary.items():
+        figure = f"{published[method]:.4f}" if method in published else ""
+        lines.append(
+            f"| {method} | {entry['n_runs']} | {_cell(entry['micro_f1'])} | {_cell(result.nonmajority[method])} "
+            f"| {_cell(entry['macro_f1'])} | {figure} |"
+        )
+    lines += ["", "| class | " + " | ".join(summary) + " |", "|---|" + "---:|" * len(summary)]
+    for label in result.report.labels:
+        cells = " | ".join(_cell(entry["per_class_f1"][label]) for entry in summary.values())
+        lines.append(f"| {label} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def sweep_points(results: Sequence[SettingResult], metric: str = "micro_f1") -> dict[str, list[tuple[float, float, float]]]:
@@ -323,6 +360,10 @@ PUBLISHED_F1: dict[str, dict[str, float]] = {
 """Figures published by Shi et al. 2022 (PMLR 183:68-82) for comparison; not measured here."""
 
 
+def _result_name(benchmark: str, imbalance: str) -> str:
+    return benchmark if benchmark == "imdb" else f"{benchmark}-{imbalance}"
+
+
 @dataclass
 class BenchmarkResult:
     """All settings of one ``admelabel bench`` call, with the t-SNE check and the plot paths."""
@@ -336,7 +377,7 @@ class BenchmarkResult:
     plots: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.benchmark if self.benchmark == "imdb" else f"{self.benchmark}-{self.imbalance}"
+        name = _result_name(self.benchmark, self.imbalance)
         return {
             "benchmark": self.benchmark,
             "imbalance": self.imbalance,
@@ -415,7 +456,7 @@ def run_benchmark(
     for tag, ratio, train, summary in builds:
         result = run_setting(
             tag, train, test, labels=labels, imbalance=summary, settings=settings, out_dir=out_dir,
-            ratio=ratio, progress=progress, augment_fn=cache,
+            ratio=ratio, progress=progress, augment_fn=cache, published=PUBLISHED_F1.get(_result_name(benchmark, imbalance)),
         )
         results.append(result)
         if on_setting is not None:

@@ -140,15 +140,34 @@ def _shrink_builds(builds: list[tuple], options: dict[str, Any]) -> list[tuple]:
     return shrunk
 
 
+def _cell(value: dict[str, float]) -> str:
+    return f"{value['mean']:.4f} ± {value['sem']:.4f}"
+
+
 def _print_result(result: Any, published: dict[str, float]) -> None:
-    console.print(result.report.to_table())
-    line = ", ".join(f"{method} {value['mean']:.4f} ± {value['sem']:.4f}" for method, value in result.nonmajority.items())
-    console.print(f"{result.tag}: micro-F1 over the non-majority classes: {line}", highlight=False)
+    summary = result.report.summary()
+    table = Table(title=f"{result.tag}: mean ± SEM over seeds", title_justify="left", caption=result.report.caption())
+    for column in ("method", "runs", "micro-F1", "non-majority micro-F1", "macro-F1", "published micro-F1"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for method, entry in summary.items():
+        figure = f"{published[method]:.4f}" if method in published else ""
+        table.add_row(
+            method, str(entry["n_runs"]), _cell(entry["micro_f1"]), _cell(result.nonmajority[method]),
+            _cell(entry["macro_f1"]), figure,
+        )
+    console.print(table)
+
+    per_class = Table(title=f"{result.tag}: per-class F1", title_justify="left")
+    per_class.add_column("class")
+    for method in summary:
+        per_class.add_column(method, justify="right")
+    for label in result.report.labels:
+        per_class.add_row(label, *(_cell(entry["per_class_f1"][label]) for entry in summary.values()))
+    console.print(per_class)
+    if published:
+        console.print("published micro-F1: Shi et al. 2022, for comparison; not measured here", highlight=False)
     if result.resumed:
         console.print(f"{result.tag}: reused the finished result from an earlier run", highlight=False)
-    if published:
-        figures = ", ".join(f"{method} {value:.4f}" for method, value in published.items())
-        console.print(f"published micro-F1 for comparison (Shi et al. 2022, not measured here): {figures}", highlight=False)
 
 
 def _run(benchmark: str, imbalance: str, data: Any, builds: list[tuple], options: dict[str, Any]) -> None:
