@@ -1,7 +1,7 @@
 """Downloads of the benchmark archives against a real HTTP server on 127.0.0.1.
 
 The server serves a tar.gz built from the test fixtures, honours Range requests
-(unless told not to) and can cut the first response short to imitate a dropped
+(unless created with ranges=False) and can cut the first response short to imitate a dropped
 connection.
 """
 

@@ -3,10 +3,10 @@
 One *setting* is one imbalanced training set (IMDB, 20 Newsgroups step, or long tail
 at one ratio). For each setting, ``admelabel.evaluation.run_comparison`` trains every
 method with every seed on the same training and test data as ``admelabel train``
-does for the ADME task. The runner adds the micro-F1 over the non-majority classes
-(every class that the builder kept whole counts as majority, so the step imbalance
-leaves out all of its large classes), saves each finished setting to its own JSON
-file so an interrupted sweep resumes, and draws the plots.
+does for the ADME task. The runner adds the micro-F1 over the non-majority classes.
+Every class that the builder kept whole counts as majority, so for the step
+imbalance all of its large classes are left out. The runner also saves each finished
+setting to its own JSON file, so an interrupted sweep resumes, and draws the plots.
 """
 
 from __future__ import annotations
@@ -309,8 +309,8 @@ def run_tsne_check(
 ) -> dict[str, Any]:
     """Fine-tune with pre-finetuning on augmented data and plot a t-SNE of the embeddings.
 
-    Trains one ``prefinetune-da`` model with the first seed (``run_comparison`` does not
-    keep its models, so this is one extra run), embeds up to ``settings.tsne_points``
+    Trains one ``prefinetune-da`` model with the first seed. ``run_comparison`` does not
+    keep its models, so this is one extra run. Then embeds up to ``settings.tsne_points``
     augmented examples and as many held-out test examples with ``embed_texts``, and
     writes the joint t-SNE plot to ``out_path``. ``augmented`` is the complete
     pre-finetuning data (training data plus augmented copies); without it, it is built
@@ -393,7 +393,7 @@ class BenchmarkResult:
 class _AugmentCache:
     """Builds the pre-finetuning data and keeps the first set for the t-SNE check.
 
-    ``run_comparison`` asks for the first setting's first seed first, which is the
+    ``run_comparison`` requests the first setting's first seed first, which is the
     training set and seed that the t-SNE check uses.
     """
 
@@ -439,7 +439,7 @@ def run_benchmark(
 ) -> BenchmarkResult:
     """Run every imbalanced training set of a benchmark and write ``<out_dir>/bench.json``.
 
-    ``builds`` holds ``(tag, ratio, train, summary)`` per setting, as the imbalance
+    ``builds`` contains ``(tag, ratio, train, summary)`` per setting, as the imbalance
     builders return them; ``test`` is the untouched test split. Each setting goes
     through ``run_setting``, and ``on_setting`` receives its result. A sweep (more than
     one setting with a ratio) also gets ``f1_vs_ratio.png`` and

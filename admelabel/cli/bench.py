@@ -63,7 +63,9 @@ def _settings(options: dict[str, Any]) -> Any:
     if options["augment"] not in AUGMENTERS:
         raise typer.BadParameter(f"choose from {', '.join(AUGMENTERS)}; got {options['augment']!r}", param_hint="--augment")
     quick = options["quick"]
-    seeds = options["seeds"] if options["seeds"] is not None else (QUICK_SEEDS if quick else 5)
+    seeds = options["seeds"]
+    if seeds is None:
+        seeds = QUICK_SEEDS if quick else 5
     if seeds < 1:
         raise typer.BadParameter(f"must be at least 1, got {seeds}", param_hint="--seeds")
     max_length = options["max_length"] or (QUICK_MAX_LENGTH if quick else 256)
@@ -261,7 +263,7 @@ def bench_newsgroups(
     imbalance: Annotated[str, typer.Option("--imbalance", help="step or longtail.")] = "step",
     ratio: Annotated[Optional[float], typer.Option("--ratio", help="longtail: rho (default 0.1); step: fraction kept of the other classes (default 0.1).")] = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Run rho = 0.1, 0.2, 0.3, 0.4, 0.5 and plot F1 against rho.")] = False,
-    keep_range: Annotated[tuple[int, int], typer.Option("--keep-range", help="step: classes with this many training documents (inclusive) stay whole.")] = (591, 600),
+    keep_range: Annotated[tuple[int, int], typer.Option("--keep-range", help="step: classes whose training count lies in LOW..HIGH (both included) stay whole.")] = (591, 600),
     remove: Annotated[str, typer.Option("--remove", help="Comma-separated parts stripped from messages: headers, footers, quotes; or none.")] = "headers,footers,quotes",
     data: Data = None,
     data_dir: DataDir = Path("data"),
@@ -302,7 +304,10 @@ def bench_newsgroups(
         data, data_dir=data_dir, download=download, url=url, sha256=sha256, remove=parts, progress=_download_progress()
     )
     _quick_data(data, options)
-    ratios = list(DEFAULT_SWEEP_RATIOS) if sweep else [ratio if ratio is not None else 0.1]
+    if sweep:
+        ratios = list(DEFAULT_SWEEP_RATIOS)
+    else:
+        ratios = [0.1 if ratio is None else ratio]
     extra = {"keep_range": keep_range} if imbalance == "step" else {}
     built = ratio_sweep(data.train, kind=imbalance, ratios=ratios, seed=seed, **extra)
     builds = [(f"20ng-{imbalance}-{value:g}", value, train, summary) for value, train, summary in built]
