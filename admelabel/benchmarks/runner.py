@@ -17,7 +17,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -329,7 +329,7 @@ def run_tsne_check(
             train, augment_method=settings.augment_method, seed=seed, options=settings.augment_options or None
         )
     augmented = list(augmented)
-    config = settings.config
+    config = replace(settings.config, seed=seed, checkpoint_dir=None, resume=False)
     trained = train_classifier(
         train, method="prefinetune-da", labels=labels, config=config, augmented=augmented, progress=progress
     )
