@@ -73,6 +73,7 @@ def plot_sweep(
     *,
     metric: str = "micro-F1",
     title: str = "F1 against the imbalance ratio",
+    xlabel: str = "imbalance ratio rho = min(N) / max(N)",
 ) -> Path:
     """Plot one line per method of (ratio, mean, SEM) points, with SEM error bars.
 
@@ -89,7 +90,7 @@ def plot_sweep(
         means = [mean for _, mean, _ in ordered]
         errors = [sem for _, _, sem in ordered]
         axes.errorbar(ratios, means, yerr=errors, marker="o", capsize=3, label=method)
-    axes.set_xlabel("imbalance ratio rho = min(N) / max(N)")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(f"{metric} (mean ± SEM over seeds)")
     axes.set_title(title)
     axes.legend(fontsize="small")

@@ -465,9 +465,14 @@ def run_benchmark(
     outcome = BenchmarkResult(benchmark, imbalance, settings, results, data=dict(data_info or {}))
     outcome.plots = [str(out_dir / result.tag / "per_class_f1.png") for result in results]
     if sum(result.ratio is not None for result in results) > 1:
+        xlabel = {
+            "step": "fraction kept of the classes outside the keep range",
+            "minority": "fraction kept of the minority class",
+        }.get(imbalance, "imbalance ratio rho = min(N) / max(N)")
         for metric, name in (("micro_f1", "micro-F1"), ("nonmajority_micro_f1", "non-majority micro-F1")):
             path = out_dir / ("f1_vs_ratio.png" if metric == "micro_f1" else "nonmajority_f1_vs_ratio.png")
-            plot_sweep(sweep_points(results, metric), path, metric=name, title=f"{benchmark} {imbalance}: {name} against rho")
+            title = f"{benchmark} {imbalance}: {name} against the ratio"
+            plot_sweep(sweep_points(results, metric), path, metric=name, title=title, xlabel=xlabel)
             outcome.plots.append(str(path))
 
     if settings.tsne:
