@@ -122,11 +122,11 @@ def locate_dataset(
     if not archive.is_file():
         url = url or spec.url
         if not download:
-            raise DatasetMissingError(spec.name, spec.archive, url, archive, "downloads are disabled")
+            raise DatasetMissingError(spec.name, spec.archive, url, archive, "downloads are disabled by --no-download")
         try:
             download_archive(url, archive, sha256=sha256, timeout=timeout, progress=progress)
         except FetchError as exc:
-            raise DatasetMissingError(spec.name, spec.archive, url, archive, str(exc)) from None
+            raise DatasetMissingError(spec.name, spec.archive, url, archive, f"download failed: {exc}") from None
     else:
         verify_archive(archive, sha256)
     return _from_archive(spec, archive, data_dir)

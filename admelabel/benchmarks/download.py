@@ -53,7 +53,7 @@ class DatasetMissingError(DataError):
         self.url = url
         self.target = target
         super().__init__(
-            f"{name} data not found and the download failed ({reason}). "
+            f"{name} data not found ({reason}). "
             f"Download {archive} from {url} and put it at {target}, "
             f"or pass --data PATH to a local copy (the .tar.gz or the extracted folder)."
         )
