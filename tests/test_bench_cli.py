@@ -147,6 +147,21 @@ def test_imdb_full_run(tmp_path: Path, fixtures_dir: Path) -> None:
     )
     assert again.exit_code == 0, again.output
     assert "reused the finished result" in again.output
+    assert "run 1/2" not in again.output
+
+    (tmp_path / "imdb.json").unlink()
+    (tmp_path / "imdb" / "runs" / "prefinetune-da-seed0.json").unlink()
+    resumed = _invoke(
+        "imdb", "--data", str(fixtures_dir / "aclImdb"), "--out", str(tmp_path), "--no-tsne",
+        "--methods", "vanilla,prefinetune-da", *_tiny_model_args(),
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert "run 1/2" not in resumed.output
+    assert "run 2/2: prefinetune-da, seed 0" in resumed.output
+    rebuilt = json.loads((tmp_path / "imdb.json").read_text())
+    assert [run["method"] for run in rebuilt["report"]["runs"]] == ["vanilla", "prefinetune-da"]
+    vanilla_before = setting["report"]["runs"][0]["metrics"]
+    assert rebuilt["report"]["runs"][0]["metrics"] == vanilla_before
 
 
 @pytest.mark.slow

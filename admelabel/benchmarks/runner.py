@@ -186,6 +186,65 @@ def _report_from_dict(data: dict[str, Any]) -> Any:
     )
 
 
+def _compare_resumable(
+    tag: str,
+    train: Sequence[Example],
+    test: Sequence[Example],
+    *,
+    labels: Sequence[str],
+    settings: BenchSettings,
+    key: str,
+    runs_dir: Path,
+    progress: Callable[[dict[str, Any]], None] | None,
+    augment_fn: Callable[[Sequence[Example], int], Sequence[Example]] | None,
+) -> Any:
+    """Call ``run_comparison`` once per (seed, method), skipping runs saved earlier, and merge the reports."""
+    from admelabel.evaluation import ComparisonReport, run_comparison
+
+    def inner_progress(event: dict[str, Any]) -> None:
+        # run_comparison numbers its runs 1/1 here; the runner sends its own "run" events.
+        if progress is not None and event.get("event") != "run":
+            progress(event)
+
+    merged = None
+    total = len(settings.seeds) * len(settings.methods)
+    index = 0
+    for seed in settings.seeds:
+        for method in settings.methods:
+            index += 1
+            run_path = runs_dir / f"{method}-seed{seed}.json"
+            saved = _load_finished(run_path, key)
+            if saved is None:
+                if progress is not None:
+                    progress({"event": "run", "method": method, "split": 0, "seed": seed, "index": index, "total": total})
+                report = run_comparison(
+                    [(list(train), list(test))],
+                    methods=[method],
+                    labels=labels,
+                    config=settings.config,
+                    seeds=[seed],
+                    augment_method=settings.augment_method,
+                    augment_options=settings.augment_options or None,
+                    split_name=tag,
+                    protocol="holdout (official test split)",
+                    progress=inner_progress,
+                    augment_fn=augment_fn,
+                )
+                saved = {"key": key, "report": report.to_dict()}
+                write_json_atomic(run_path, saved)
+            else:
+                log.info("run %s seed %d of %s already finished; reusing %s", method, seed, tag, run_path)
+            part = saved["report"]
+            if merged is None:
+                merged = ComparisonReport(
+                    split_name=tag, protocol=part["protocol"], methods=list(settings.methods), labels=list(labels),
+                    seeds=list(settings.seeds), splits=part["splits"], settings=part["settings"],
+                )
+            merged.runs.extend(part["runs"])
+            merged.seconds += part["seconds"]
+    return merged
+
+
 def run_setting(
     tag: str,
     train: Sequence[Example],
@@ -206,7 +265,9 @@ def run_setting(
     micro-F1), ``<out_dir>/<tag>.md`` (the tables of ``markdown_tables``, with the
     ``published`` micro-F1 per method beside ours) and ``<out_dir>/<tag>/per_class_f1.png``.
     When that JSON already exists for the same data and settings, the saved result is
-    returned without training (``resumed`` is true).
+    returned without training (``resumed`` is true). Each (method, seed) run is also
+    saved in ``<out_dir>/<tag>/runs/`` as soon as it finishes, so an interrupted
+    setting continues with the first run that has no file.
 
     ``augment_fn(train, seed)``, when given, returns the complete pre-finetuning data and
     replaces the call to ``augment_examples`` (see ``run_comparison``).
@@ -215,7 +276,6 @@ def run_setting(
     ``DataError`` and ``ModelError`` from training.
     """
     from admelabel.benchmarks.plots import plot_per_class_f1
-    from admelabel.evaluation import run_comparison
 
     out_dir = Path(out_dir)
     path = out_dir / f"{tag}.json"
@@ -226,18 +286,9 @@ def run_setting(
         report = _report_from_dict(saved["report"])
         return SettingResult(tag, ratio, saved["imbalance"], report, saved["nonmajority_micro_f1"], resumed=True)
 
-    report = run_comparison(
-        [(list(train), list(test))],
-        methods=settings.methods,
-        labels=labels,
-        config=settings.config,
-        seeds=settings.seeds,
-        augment_method=settings.augment_method,
-        augment_options=settings.augment_options or None,
-        split_name=tag,
-        protocol="holdout (official test split)",
-        progress=progress,
-        augment_fn=augment_fn,
+    report = _compare_resumable(
+        tag, train, test, labels=labels, settings=settings, key=key,
+        runs_dir=out_dir / tag / "runs", progress=progress, augment_fn=augment_fn,
     )
     result = SettingResult(tag, ratio, imbalance, report, _nonmajority_summary(report, imbalance.majority))
     plot_per_class_f1(report.summary(), report.labels, out_dir / tag / "per_class_f1.png", title=f"Per-class F1, {tag}")
