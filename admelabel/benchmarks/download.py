@@ -1,11 +1,13 @@
 """Resumable, verified downloads and safe extraction of the benchmark archives.
 
-A download streams into ``<archive>.part``, resumes that file with an HTTP Range
-request when a server supports it, checks the SHA-256, and only then renames the
-file to its final name, so ``data/`` never contains a half-written archive under the
-real name. Neither archive publishes a checksum on its download page, so the first
-complete download records its SHA-256 in ``<archive>.sha256`` and later runs check
-against that record (or against a digest the caller passes).
+A download streams into ``<archive>.part`` and resumes that file with an HTTP Range
+request when a server supports it. The finished file is checked against its SHA-256
+and only then renamed to its final name, so ``data/`` never contains a half-written
+archive under the real name.
+
+NOTE: no published checksum of either archive could be confirmed, so none is built
+in. The first complete download records its SHA-256 in ``<archive>.sha256``, and
+later runs check against that record (or against a digest the caller passes).
 """
 
 from __future__ import annotations

@@ -39,10 +39,10 @@ DEFAULT_SWEEP_RATIOS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 @dataclass
 class ImbalanceSummary:
-    """What an imbalance builder did.
+    """Record of what an imbalance builder did.
 
     ``counts_before`` and ``counts`` map each class to its number of training
-    examples before and after; ``ratio`` is the achieved min(N) / max(N) over the
+    examples before and after. ``ratio`` is the achieved min(N) / max(N) over the
     classes that keep at least one example. ``majority`` lists the classes that were
     kept whole, ``params`` the builder's arguments.
     """
