@@ -317,3 +317,14 @@ def read_examples_any(path: str | Path) -> list[Example]:
     if not path.exists():
         raise InputError(path, "dataset file not found; write one with 'admelabel extract PATH --out FILE'")
     return load_examples(path)
+
+
+# The imbalance builders of the IMDB and 20 Newsgroups benchmarks live with their
+# loaders; they are re-exported here because they are dataset operations too.
+from admelabel.benchmarks.imbalance import (  # noqa: E402
+    ImbalanceSummary,
+    imdb_imbalance,
+    newsgroups_longtail,
+    newsgroups_step,
+    ratio_sweep,
+)
