@@ -260,38 +260,27 @@ def _predict_proba(model: Any, tokenizer: Any, texts: Sequence[str], *, batch_si
 
 
 def resolve_inputs(arguments: Iterable[str | os.PathLike[str]], data_dir: str | os.PathLike[str] | None = None) -> Iterator[SPLInput]:
-    """Yield the SPL inputs named by ``arguments``: files, folders, zip files or set ids.
+    """Yield the SPL inputs named by ``arguments``: files, folders, zip files, set ids or ``corpus:`` references.
 
-    An argument that is not an existing path but looks like a set id is looked up in
-    the fetched corpus under ``data_dir`` (else ``$ADMELABEL_HOME``, else ``./data``),
-    whose layout is ``spl/<set id>/<version>.xml``; the newest version is used. An
-    argument that is neither yields an ``SPLInput`` carrying the error.
+    An argument that is not an existing path but is a set id means that label in the
+    fetched corpus under ``data_dir`` (else ``$ADMELABEL_HOME``, else ``./data``), newest
+    version. ``corpus:`` means every label of the corpus and ``corpus:SETID,...`` those
+    set ids. A set id missing from the corpus, or a missing corpus, yields an
+    ``SPLInput`` carrying the error, so the rest of the batch carries on.
     """
-    paths: list[Path] = []
+    from admelabel.dailymed.store import CORPUS_PREFIX, iter_inputs
+
     for argument in arguments:
         text = str(argument)
-        if Path(text).exists() or not _SET_ID.match(text):
-            paths.append(Path(text))
+        if not Path(text).exists() and _SET_ID.match(text):
+            text = CORPUS_PREFIX + text.lower()
+        if not text.startswith(CORPUS_PREFIX):
+            yield from iter_inputs([argument], data_dir)
             continue
-        if paths:
-            yield from iter_spl_inputs(paths)
-            paths = []
-        yield _corpus_input(text.lower(), data_dir)
-    if paths:
-        yield from iter_spl_inputs(paths)
-
-
-def _corpus_input(set_id: str, data_dir: str | os.PathLike[str] | None) -> SPLInput:
-    home = Path(data_dir) if data_dir else Path(os.environ.get("ADMELABEL_HOME") or "data")
-    folder = home / "spl" / set_id
-    versions = [(int(path.stem), path) for path in folder.glob("*.xml") if path.stem.isdigit()] if folder.is_dir() else []
-    if not versions:
-        return SPLInput(set_id, error=InputError(set_id, f"set id not found in the corpus at {home}; fetch it with 'admelabel fetch' or pass the file"))
-    path = max(versions)[1]
-    try:
-        return SPLInput(str(path), data=path.read_bytes())
-    except OSError as exc:
-        return SPLInput(str(path), error=InputError(path, f"cannot read the file ({exc.strerror})"))
+        try:
+            yield from iter_inputs([text], data_dir)
+        except InputError as exc:
+            yield SPLInput(text, error=InputError(text, f"{exc.reason}; fetch the labels with 'admelabel fetch' or pass the files"))
 
 
 # --------------------------------------------------------------------------- parsing (worker side)

@@ -190,20 +190,31 @@ def test_zip_and_set_id_inputs(annotator, spl_dir, tmp_path):
     zipped = paragraph_records(_annotate(annotator, [tmp_path / "release.zip"], tmp_path / "zipped.jsonl"))
 
     corpus = tmp_path / "corpus"
-    (corpus / "spl" / set_id).mkdir(parents=True)
-    shutil.copy(spl_dir / "untitled_subsections.xml", corpus / "spl" / set_id / f"{version}.xml")
+    fetched = runner.invoke(app, ["fetch", str(spl_dir), "--data-dir", str(corpus)])
+    assert fetched.exit_code == 0, fetched.output
     by_id = paragraph_records(_annotate(annotator, [set_id], tmp_path / "by_id.jsonl", data_dir=corpus))
+    whole_corpus = paragraph_records(_annotate(annotator, ["corpus:"], tmp_path / "corpus.jsonl", data_dir=corpus))
 
     assert [(r["id"], r["predicted"]) for r in zipped] == [(r["id"], r["predicted"]) for r in direct]
     assert [(r["id"], r["predicted"]) for r in by_id] == [(r["id"], r["predicted"]) for r in direct]
     assert zipped[0]["source"].endswith("release.zip!prescription/label.zip!label.xml")
+    assert by_id[0]["source"] == str(corpus / "spl" / set_id / f"{version}.xml")
+    assert len(whole_corpus) == 32
 
 
 def test_unknown_set_id_fails_alone(annotator, spl_dir, tmp_path):
-    summary = annotate_to_file([spl_dir / "old_format.xml", "12345678-1234-1234-1234-123456789abc"], tmp_path / "a.jsonl", annotator, data_dir=tmp_path)
-    assert summary.labels_read == 1
-    assert len(summary.failures) == 1
-    assert "set id not found in the corpus" in summary.failures[0][1]
+    unknown = "12345678-1234-1234-1234-123456789abc"
+    no_corpus = annotate_to_file([spl_dir / "old_format.xml", unknown], tmp_path / "a.jsonl", annotator, data_dir=tmp_path / "none")
+    assert no_corpus.labels_read == 1
+    assert len(no_corpus.failures) == 1
+    assert "fetch the labels with 'admelabel fetch'" in no_corpus.failures[0][1]
+
+    corpus = tmp_path / "corpus"
+    assert runner.invoke(app, ["fetch", str(spl_dir / "inline_leads.xml"), "--data-dir", str(corpus)]).exit_code == 0
+    missing = annotate_to_file([unknown, spl_dir / "old_format.xml"], tmp_path / "b.jsonl", annotator, data_dir=corpus)
+    assert missing.labels_read == 1
+    assert [source for source, _ in missing.failures] == [unknown]
+    assert "not in the corpus" in missing.failures[0][1]
 
 
 class Interrupted(Exception):
