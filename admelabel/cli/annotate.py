@@ -84,7 +84,7 @@ def summary_tables(summary) -> list[Table]:
 @app.command()
 @handle_errors
 def annotate(
-    inputs: list[str] = typer.Argument(..., help="SPL XML files, folders, zip files (DailyMed release zips included) or set ids of the fetched corpus."),
+    inputs: list[str] = typer.Argument(..., help="SPL XML files, folders, zip files (DailyMed release zips included), set ids of the fetched corpus, or corpus: / corpus:SETID,... ."),
     model: Path | None = typer.Option(None, "--model", "-m", help="Model folder written by 'admelabel train'. Default: the newest under --models-dir."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help="Folder searched for the newest model when --model is not given."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file, written atomically. Without it, records go to the terminal (or stdout for jsonl/csv)."),
@@ -97,7 +97,7 @@ def annotate(
     low_confidence: float = typer.Option(0.6, "--low-confidence", help="Confidence below which a paragraph counts as low confidence (0 to 1)."),
     summary_only: bool = typer.Option(False, "--summary-only", help=f"Print only the summary, not a table per label (automatic above {MAX_LABEL_TABLES} labels)."),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Also write the run summary as JSON to this file."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Corpus home used to look up set ids. Default: $ADMELABEL_HOME, else ./data."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Corpus folder for set ids and corpus: inputs. Default: $ADMELABEL_HOME, else ./data."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failures."),
 ) -> None:
     """Classify every Pharmacokinetics paragraph of SPL labels as Absorption, Distribution, Metabolism, Excretion or Other.
