@@ -377,3 +377,30 @@ def test_streaming_reads_two_chunks_ahead(annotator, spl_dir):
     rest = list(stream)
     assert len(rest) == 9
     assert len(consumed) == 10
+
+
+def test_cli_resume_and_option_errors(tiny_adme_model, spl_dir, tmp_path):
+    model = ["--model", str(tiny_adme_model)]
+    report = tmp_path / "report.html"
+    first = runner.invoke(app, ["annotate", str(spl_dir / "inline_leads.xml"), *model, "--out", str(report)])
+    assert first.exit_code == 0, first.output
+    assert report.read_text(encoding="utf-8").count('<tr class="p"') == 9
+
+    again = runner.invoke(app, ["annotate", str(spl_dir / "inline_leads.xml"), *model, "--out", str(report), "--resume"])
+    assert again.exit_code == 2
+    assert "cannot extend a finished HTML report" in again.output
+
+    out = tmp_path / "adme.jsonl"
+    assert runner.invoke(app, ["annotate", str(spl_dir / "inline_leads.xml"), *model, "--out", str(out)]).exit_code == 0
+    resumed = runner.invoke(app, ["annotate", str(spl_dir), *model, "--out", str(out), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "labels already done (--resume)" in resumed.output
+    ids = [record["id"] for record in read_annotations(out)]
+    assert len(ids) == len(set(ids)) == 32 + 1
+
+    no_out = runner.invoke(app, ["annotate", str(spl_dir), *model, "--format", "html"])
+    assert no_out.exit_code == 2
+    assert "--format html needs --out" in no_out.output
+    bad_threshold = runner.invoke(app, ["annotate", str(spl_dir), *model, "--low-confidence", "1.5"])
+    assert bad_threshold.exit_code == 2
+    assert "--low-confidence must be between 0 and 1, got 1.5" in bad_threshold.output
