@@ -92,7 +92,8 @@ def test_real_labels_without_pk_listed(annotator, real_sources, shared_spl, tmp_
     assert len(no_pk_records) == len(summary.labels_without_pk)
     for record in no_pk_records:
         assert record["set_id"] and record["version"]
-        assert record["predicted"] is None and record["text"] is None
+        assert record["predicted"] is None
+        assert record["text"] is None
     # An old-format label without 43682-4 may still have PK text under Clinical Pharmacology,
     # so only some of the manifest's "no" labels are expected among the labels without PK.
     assert set(summary.labels_without_pk) <= set(without)
