@@ -121,9 +121,10 @@ _JS = """
       ch.querySelector('.vis').textContent=counts[ch.dataset.cls]||0;
     });
   }
-  function update(){order();apply();writeHash();}
+  function update(){apply();writeHash();}
   readHash();order();apply();
-  [cls,dis,low,sort].forEach(function(x){x.addEventListener('change',update);});
+  sort.addEventListener('change',function(){order();update();});
+  [cls,dis,low].forEach(function(x){x.addEventListener('change',update);});
   [thr,q].forEach(function(x){x.addEventListener('input',update);});
   Array.prototype.forEach.call(document.querySelectorAll('.chip'),function(ch){
     ch.addEventListener('click',function(){cls.value=cls.value===ch.dataset.cls?'':ch.dataset.cls;update();});

@@ -115,6 +115,13 @@ def test_report_filters_in_chromium(real_report, tmp_path):
     dom = dump_dom(f"{url}#low={threshold}&q=half-life", tmp_path)
     assert visible_count(dom) == expected_low
 
+    dom = dump_dom(f"{url}#sort=asc", tmp_path)
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", dom, flags=re.S)
+    assert len(bodies) == len({record["set_id"] for record in paragraphs})
+    for body in bodies:
+        confidences = [float(value) for value in re.findall(r'data-conf="([0-9.]+)"', body)]
+        assert confidences == sorted(confidences)
+
 
 def test_report_screenshot(real_report, tmp_path):
     report, _ = real_report
