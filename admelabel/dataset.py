@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 from collections import Counter, defaultdict
@@ -236,7 +237,10 @@ def holdout_split(
         train_idx, test_idx = next(splitter.split(indices, groups=groups))
     else:
         strata = _stratify_labels(examples, 2)
-        if strata is not None:
+        n_classes = len(set(example.label for example in examples))
+        n_test = math.ceil(test_size * len(examples))
+        if strata is not None and min(n_test, len(examples) - n_test) >= n_classes:
+            # Stratification needs room for every class on both sides; tiny sets fall back to a plain shuffle.
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
             train_idx, test_idx = next(splitter.split(indices, strata))
         else:
@@ -313,3 +317,14 @@ def read_examples_any(path: str | Path) -> list[Example]:
     if not path.exists():
         raise InputError(path, "dataset file not found; write one with 'admelabel extract PATH --out FILE'")
     return load_examples(path)
+
+
+# The imbalance builders of the IMDB and 20 Newsgroups benchmarks live with their
+# loaders; they are re-exported here because they are dataset operations too.
+from admelabel.benchmarks.imbalance import (  # noqa: E402
+    ImbalanceSummary,
+    imdb_imbalance,
+    newsgroups_longtail,
+    newsgroups_step,
+    ratio_sweep,
+)

@@ -21,7 +21,7 @@ from admelabel.errors import InputError, SPLError
 from admelabel.io import atomic_write
 from admelabel.pk import label_document
 from admelabel.spl.reader import SPLDocument, read_spl_bytes
-from admelabel.spl.sources import SPLInput, iter_spl_inputs
+from admelabel.spl.sources import SPLInput
 
 log = logging.getLogger(__name__)
 
@@ -137,16 +137,21 @@ def extract_records(
     include_tables: bool = False,
     summary: ExtractSummary | None = None,
     on_document: Callable[[SPLDocument], None] | None = None,
+    home: str | Path | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per PK paragraph of every SPL label found under ``paths``.
 
     ``paths`` may name XML files, folders (searched recursively) and zip files
-    (DailyMed release zips with nested label zips included). Each record has the
+    (DailyMed release zips with nested label zips included), and ``corpus:`` or
+    ``corpus:SETID[,SETID...]`` for labels in the fetched corpus at ``home``
+    (default: ``$ADMELABEL_HOME`` or ``./data``). Each record has the
     fields of ``RECORD_FIELDS``; ``label`` is one of ``LABELS``. Unreadable inputs
     are recorded in ``summary.failures`` when a summary is given; without one the
     first failure raises ``InputError``.
     """
-    for document in iter_documents(iter_spl_inputs(paths), summary):
+    from admelabel.dailymed.store import iter_inputs
+
+    for document in iter_documents(iter_inputs(paths, home), summary):
         if on_document is not None:
             on_document(document)
         yield from document_records(document, include_tables=include_tables, summary=summary)
@@ -193,6 +198,7 @@ def extract_dataset(
     fmt: str = "jsonl",
     include_tables: bool = False,
     on_document: Callable[[SPLDocument], None] | None = None,
+    home: str | Path | None = None,
 ) -> ExtractSummary:
     """Extract every PK paragraph under ``paths`` into ``out`` and return the run's summary.
 
@@ -200,7 +206,8 @@ def extract_dataset(
     summary) but not when no label could be read at all, which raises ``InputError``.
     """
     summary = ExtractSummary()
-    records = list(extract_records(paths, include_tables=include_tables, summary=summary, on_document=on_document))
+    paths = list(paths)
+    records = list(extract_records(paths, include_tables=include_tables, summary=summary, on_document=on_document, home=home))
     if summary.labels_read == 0:
         reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
         raise SPLError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'})")

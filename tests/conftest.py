@@ -42,3 +42,20 @@ def _torch_threads() -> None:
     except ImportError:
         return
     torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def tiny_adme_model(tmp_path_factory) -> Path:
+    """A one-layer MiniLM ADME model folder trained for a few steps (see tests/tiny_model.py).
+
+    It trains on real paragraphs when the shared labels are present, else on the fixture labels.
+    """
+    from admelabel.extract import extract_records
+    from tiny_model import balanced_examples, build_tiny_model
+
+    if (SHARED_SPL / "MANIFEST.tsv").is_file():
+        sources = sorted(SHARED_SPL.glob("*.xml"))[:60]
+    else:
+        sources = sorted((FIXTURES / "spl").glob("*.xml"))
+    examples = balanced_examples(list(extract_records(sources)), per_class=8)
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-adme", examples)

@@ -116,3 +116,10 @@ def test_fingerprint_changes_with_labels():
     changed = [Example(e.id, e.text, "Other" if i == 0 else e.label, e.group) for i, e in enumerate(examples)]
     assert fingerprint(examples) == fingerprint(list(examples))
     assert fingerprint(examples) != fingerprint(changed)
+
+
+def test_holdout_tiny_set_falls_back_to_shuffle():
+    examples = [Example(str(i), f"text {i}", LABELS5[i % 5]) for i in range(10)]
+    train, test = holdout_split(examples, test_size=0.15, seed=0)
+    assert len(test) == 2
+    assert len(train) == 8

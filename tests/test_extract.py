@@ -140,3 +140,18 @@ def test_cli_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("admelabel ")
+
+
+def test_extract_from_fetched_corpus(spl_dir, tmp_path):
+    home = tmp_path / "home"
+    fetched = runner.invoke(app, ["fetch", str(spl_dir), "--data-dir", str(home)])
+    assert fetched.exit_code == 0, fetched.output
+    out = tmp_path / "adme.jsonl"
+    result = runner.invoke(app, ["extract", "corpus:", "--data-dir", str(home), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from_corpus = sorted(json.loads(line)["id"] for line in out.read_text().splitlines())
+    from_folder = sorted(r["id"] for r in extract_records([spl_dir]))
+    assert from_corpus == from_folder
+    one = runner.invoke(app, ["extract", "corpus:55555555-5555-5555-5555-555555555555", "--data-dir", str(home), "--out", str(out)])
+    assert one.exit_code == 0, one.output
+    assert len(out.read_text().splitlines()) == 2

@@ -55,11 +55,12 @@ def report_without_pk(sources: list[str]) -> None:
 @app.command()
 @handle_errors
 def extract(
-    paths: list[Path] = typer.Argument(..., help="SPL XML files, folders (searched recursively) or zip files, DailyMed release zips included."),
+    paths: list[str] = typer.Argument(..., help="SPL XML files, folders (searched recursively), zip files (DailyMed release zips included), or corpus: / corpus:SETID,... for fetched labels."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: one record per PK paragraph."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="Output format: jsonl or csv."),
     tables: bool = typer.Option(False, "--tables", help="Also write the text of tables inside PK sections, as block kind 'table'."),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Also write the run summary as JSON to this file."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Corpus folder for corpus: inputs (default: $ADMELABEL_HOME or ./data)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failures: no tables and no list of labels without a PK section."),
 ) -> None:
     """Extract the Pharmacokinetics paragraphs of SPL labels, labelled by the heading rules.
@@ -76,7 +77,7 @@ def extract(
         console=err_console, transient=True, disable=quiet,
     ) as progress:
         task = progress.add_task("labels", total=None)
-        summary = extract_dataset(paths, out, fmt=fmt, include_tables=tables, on_document=lambda _doc: progress.advance(task))
+        summary = extract_dataset(paths, out, fmt=fmt, include_tables=tables, on_document=lambda _doc: progress.advance(task), home=data_dir)
     if summary_json is not None:
         write_json_atomic(summary_json, summary.to_dict())
     if not quiet:
