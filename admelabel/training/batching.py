@@ -1,9 +1,9 @@
 """Tokenising once, length-grouped batches and dynamic padding.
 
 Sorting texts of similar length into the same batch and padding each batch only to
-its longest member removes nearly all padding: on PK paragraphs (median 73 MiniLM
-tokens) random batches of 16 padded per batch waste about 60% of the tokens, grouped
-batches about 1%.
+its longest member removes nearly all padding. On the 1,335 de-duplicated training
+paragraphs of the shared labels (MiniLM tokens, cut at 128: median 83, mean 84), random
+batches of 16 padded per batch were 34% padding and length-grouped batches 1.6%.
 """
 
 from __future__ import annotations
