@@ -155,3 +155,14 @@ def test_extract_from_fetched_corpus(spl_dir, tmp_path):
     one = runner.invoke(app, ["extract", "corpus:55555555-5555-5555-5555-555555555555", "--data-dir", str(home), "--out", str(out)])
     assert one.exit_code == 0, one.output
     assert len(out.read_text().splitlines()) == 2
+
+
+def test_output_has_umask_mode(spl_dir, tmp_path):
+    import os
+
+    out = tmp_path / "out.jsonl"
+    extract_dataset([spl_dir / "old_format.xml"], out)
+    from admelabel.io import _UMASK
+
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_UMASK
+    assert os.access(out, os.R_OK)

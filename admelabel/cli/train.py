@@ -131,7 +131,7 @@ def _resume_settings(resume: Path) -> tuple[Path, dict[str, Any]]:
 @app.command()
 @handle_errors
 def train(
-    inputs: list[Path] = typer.Argument(None, help="SPL XML files, folders or zips, a fetched corpus folder, or a dataset .jsonl from 'admelabel extract'."),
+    inputs: list[Path] = typer.Argument(None, help="SPL XML files, folders or zips, corpus: (labels fetched into $ADMELABEL_HOME or ./data), or a dataset .jsonl from 'admelabel extract'."),
     method: str = typer.Option("prefinetune-da", "--method", "-m", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help="Hugging Face encoder name or local folder (default: the profile's; cpu: shipped all-MiniLM-L6-v2)."),
     augment: str = typer.Option("eda", "--augment", help="Augmenter for prefinetune-da: eda, apertium or backtranslate."),
@@ -246,7 +246,7 @@ def _parse_seeds(seeds: int, seed_list: str | None) -> list[int]:
 @app.command()
 @handle_errors
 def evaluate(
-    inputs: list[Path] = typer.Argument(..., help="SPL XML files, folders or zips, or a dataset .jsonl from 'admelabel extract'."),
+    inputs: list[Path] = typer.Argument(..., help="SPL XML files, folders or zips, corpus:, or a dataset .jsonl from 'admelabel extract'."),
     methods: str = typer.Option("vanilla,oversample,lp-ft,prefinetune-da", "--methods", help="Comma-separated methods to compare."),
     protocol: str = typer.Option("holdout", "--protocol", help="holdout (85/15 by default), kfold, or both."),
     seeds: int = typer.Option(5, "--seeds", help="Run seeds 0..N-1."),

@@ -15,7 +15,9 @@ def load_training_examples(inputs: Sequence[str | os.PathLike[str]]) -> tuple[li
     """Return the labelled examples of ``inputs`` and a summary of where they came from.
 
     Inputs ending in ``.jsonl`` are read as datasets written by ``admelabel extract``.
-    Anything else (SPL XML files, folders, zips, a fetched corpus folder) is extracted
+    ``corpus:`` and ``corpus:SETID,...`` read the newest version of labels in the
+    fetched corpus (``$ADMELABEL_HOME`` or ``./data``). Anything else (SPL XML files,
+    folders, zips) is extracted
     with the heading rules. Inputs of both kinds can be mixed. Unreadable SPL inputs are skipped
     and counted in ``summary["failures"]``.
 
@@ -28,26 +30,29 @@ def load_training_examples(inputs: Sequence[str | os.PathLike[str]]) -> tuple[li
     """
     from admelabel.extract import ExtractSummary, extract_records
 
-    paths = [Path(item) for item in inputs]
-    if not paths:
-        raise DataError("no input given; pass SPL files, folders, zips or a dataset JSONL")
+    from admelabel.dailymed.store import CORPUS_PREFIX
+
+    corpus = [str(item) for item in inputs if str(item).startswith(CORPUS_PREFIX)]
+    paths = [Path(item) for item in inputs if not str(item).startswith(CORPUS_PREFIX)]
+    if not paths and not corpus:
+        raise DataError("no input given; pass SPL files, folders, zips, corpus: or a dataset JSONL")
     for path in paths:
         if not path.exists():
-            raise InputError(path, "not found; pass SPL files, folders, zips or a dataset JSONL written by 'admelabel extract'")
+            raise InputError(path, "not found; pass SPL files, folders, zips, corpus: or a dataset JSONL written by 'admelabel extract'")
 
     examples: list[Example] = []
     datasets = [path for path in paths if path.suffix == ".jsonl"]
-    labels = [path for path in paths if path.suffix != ".jsonl"]
+    labels: list[str | Path] = [path for path in paths if path.suffix != ".jsonl"] + corpus
     for path in datasets:
         examples.extend(load_examples(path))
-    summary: dict[str, Any] = {"inputs": [str(path) for path in paths], "failures": []}
+    summary: dict[str, Any] = {"inputs": [str(path) for path in paths] + corpus, "failures": []}
     if labels:
         extract_summary = ExtractSummary()
         examples.extend(examples_from_records(extract_records(labels, summary=extract_summary)))
         summary["labels_read"] = extract_summary.labels_read
         summary["failures"] = [f"{source}: {reason}" for source, reason in extract_summary.failures]
     if not examples:
-        raise DataError(f"no labelled PK paragraphs found in {', '.join(map(str, paths))}")
+        raise DataError(f"no labelled PK paragraphs found in {', '.join(map(str, paths + corpus))}")
     summary["n_examples"] = len(examples)
     return examples, summary
 
