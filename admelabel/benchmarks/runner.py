@@ -364,9 +364,8 @@ def run_tsne_check(
     keep its models, so this is one extra run. Then embeds up to ``settings.tsne_points``
     augmented examples and as many held-out test examples with ``embed_texts``, and
     writes the joint t-SNE plot to ``out_path``. ``augmented`` is the complete
-    pre-finetuning data (training data plus augmented copies); without it, it is built
-    with ``augmented_training_set``. Only the copies, the items after ``len(train)``,
-    are plotted.
+    pre-finetuning data; without it, it is built with ``augmented_training_set``. Only
+    augmented copies (examples whose ``meta`` names a ``source_id``) are plotted.
 
     Returns a dict with the plot path and the number of points of each set.
     """
@@ -386,7 +385,7 @@ def run_tsne_check(
     )
 
     rng = random.Random(seed)
-    copies = augmented[len(train) :]
+    copies = [example for example in augmented if "source_id" in example.meta]
     copies = rng.sample(copies, min(settings.tsne_points, len(copies)))
     originals = rng.sample(list(test), min(settings.tsne_points, len(test)))
     vectors = {

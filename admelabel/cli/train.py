@@ -202,8 +202,8 @@ def train(
     if method == "prefinetune-da":
         augmented, augment_stats = augmented_training_set(train_set, augment_method=augment, seed=seed,
                                                           options=_augment_cache_options())
-        console.print(f"pre-finetuning set: {len(augmented)} examples ({len(train_set)} original + "
-                      f"{len(augmented) - len(train_set)} from {augment})", highlight=False)
+        console.print(f"pre-finetuning set: {len(augmented)} class-balanced examples augmented with {augment} "
+                      f"from {len(train_set)} training paragraphs", highlight=False)
     try:
         with _progress_display() as display:
             trained = train_classifier(train_set, method=method, labels=LABELS, config=config, augmented=augmented,

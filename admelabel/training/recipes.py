@@ -272,11 +272,16 @@ def augmented_training_set(
     augment_method: str = "eda",
     seed: int = 0,
     options: dict[str, Any] | None = None,
+    include_original: bool = False,
 ) -> tuple[list[Example], dict[str, Any]]:
-    """Return the pre-finetuning data (``train`` plus its augmented copies) and the augmenter's stats.
+    """Return the pre-finetuning data and the augmenter's stats.
 
-    Calls ``admelabel.augment.augment_examples(train, method=augment_method, seed=seed,
-    **options)``. Raises ``DataError`` when that function is not available.
+    The pre-finetuning data is the class-balanced augmented set that
+    ``admelabel.augment.augment_examples(train, method=augment_method, seed=seed,
+    **options)`` draws from ``train``, as the method prescribes. With
+    ``include_original`` the original ``train`` examples come first, followed by
+    the augmented ones; that set is no longer class-balanced. Raises ``DataError``
+    when the augment module is not available.
     """
     try:
         from admelabel.augment import augment_examples
@@ -286,4 +291,7 @@ def augmented_training_set(
             "use another --method or install an admelabel with the augment module"
         ) from None
     result = augment_examples(list(train), method=augment_method, seed=seed, **(options or {}))
-    return list(train) + list(result.examples), dict(result.stats)
+    augmented = list(result.examples)
+    if include_original:
+        return list(train) + augmented, dict(result.stats)
+    return augmented, dict(result.stats)
