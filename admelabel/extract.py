@@ -127,7 +127,7 @@ def iter_documents(inputs: Iterable[SPLInput], summary: ExtractSummary | None = 
         except InputError as exc:
             if summary is None:
                 raise
-            log.warning("skipped %s: %s", exc.source, exc.reason)
+            log.info("skipped %s: %s", exc.source, exc.reason)
             summary.failures.append((exc.source, exc.reason))
 
 

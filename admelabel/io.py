@@ -94,3 +94,32 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             if not isinstance(obj, dict):
                 raise InputError(path, f"line {number} is not a JSON object")
             yield obj
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path, what: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` for the block, or raise ``AdmelabelError`` at once.
+
+    The operating system releases the lock when the process ends, so a killed run
+    never leaves a stale lock behind. ``what`` names the guarded resource in the error.
+    The lock file is removed when the block ends.
+    """
+    import fcntl
+
+    from admelabel.errors import AdmelabelError
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AdmelabelError(f"{what} is in use by another admelabel process (lock {path}); wait for it to finish") from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    finally:
+        handle.close()

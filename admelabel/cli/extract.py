@@ -65,7 +65,7 @@ def extract(
 ) -> None:
     """Extract the Pharmacokinetics paragraphs of SPL labels, labelled by the heading rules.
 
-    Exits with code 1 when any input could not be read; the output still contains every label that could be read.
+    Exits with code 1 when some inputs could not be read (the output still contains every label that could) and 2 when none could.
     """
     from admelabel.extract import extract_dataset
     from admelabel.io import write_json_atomic
@@ -89,5 +89,5 @@ def extract(
     for source, reason in summary.failures:
         err_console.print(f"[red]failed:[/red] {source}: {reason}", highlight=False, soft_wrap=True)
     if summary.failures:
-        err_console.print(f"[red]{len(summary.failures)} input(s) failed[/red]; the output contains the {summary.labels_read} labels that were read.")
+        err_console.print(f"[red]{len(summary.failures)} input(s) failed[/red]; the output contains the {summary.labels_read} label(s) that could be read.")
         raise typer.Exit(1)

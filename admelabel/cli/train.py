@@ -153,7 +153,7 @@ def train(
     """Train an ADME paragraph classifier, evaluate it on a held-out split and save the model folder."""
     from admelabel.dataset import SPLIT_MODES, holdout_split
     from admelabel.evaluation import compute_metrics
-    from admelabel.io import write_json_atomic
+    from admelabel.io import exclusive_lock, write_json_atomic
     from admelabel.training.inference import predict_labels
     from admelabel.training.inputs import describe_split, load_training_examples
     from admelabel.training.model_folder import default_model_dir, partial_dir, save_model_folder
@@ -191,38 +191,39 @@ def train(
     if out.exists() and resume is None:
         raise ValueError(f"--out {out} already exists; choose another folder")
     staging = partial_dir(out)
-    run = {"inputs": [str(p) for p in inputs], "method": method, "augment": augment, "split": split,
-           "test_size": test_size, "seed": seed, "profile": profile, "model": model, "epochs": epochs,
-           "batch_size": batch_size, "lr": lr, "max_length": max_length, "grid": grid, "out": str(out)}
-    write_json_atomic(staging / RUN_FILE, run)
-    config.checkpoint_dir = checkpoint_dir_for(staging)
-    config.resume = resume is not None
+    with exclusive_lock(out.with_name(out.name + ".lock"), f"model folder {out}"):
+        run = {"inputs": [str(p) for p in inputs], "method": method, "augment": augment, "split": split,
+               "test_size": test_size, "seed": seed, "profile": profile, "model": model, "epochs": epochs,
+               "batch_size": batch_size, "lr": lr, "max_length": max_length, "grid": grid, "out": str(out)}
+        write_json_atomic(staging / RUN_FILE, run)
+        config.checkpoint_dir = checkpoint_dir_for(staging)
+        config.resume = resume is not None
 
-    augmented, augment_stats = None, {}
-    if method == "prefinetune-da":
-        augmented, augment_stats = augmented_training_set(train_set, augment_method=augment, seed=seed,
-                                                          options=_augment_cache_options())
-        console.print(f"pre-finetuning set: {len(augmented)} class-balanced examples augmented with {augment} "
-                      f"from {len(train_set)} training paragraphs", highlight=False)
-    try:
-        with _progress_display() as display:
-            trained = train_classifier(train_set, method=method, labels=LABELS, config=config, augmented=augmented,
-                                       progress=TrainingProgress(display))
-    except KeyboardInterrupt:
-        err_console.print(f"interrupted; continue with: admelabel train --resume {staging}", highlight=False)
-        raise typer.Exit(130) from None
+        augmented, augment_stats = None, {}
+        if method == "prefinetune-da":
+            augmented, augment_stats = augmented_training_set(train_set, augment_method=augment, seed=seed,
+                                                              options=_augment_cache_options())
+            console.print(f"pre-finetuning set: {len(augmented)} class-balanced examples augmented with {augment} "
+                          f"from {len(train_set)} training paragraphs", highlight=False)
+        try:
+            with _progress_display() as display:
+                trained = train_classifier(train_set, method=method, labels=LABELS, config=config, augmented=augmented,
+                                           progress=TrainingProgress(display))
+        except KeyboardInterrupt:
+            err_console.print(f"interrupted; continue with: admelabel train --resume {staging}", highlight=False)
+            raise typer.Exit(130) from None
 
-    predicted = predict_labels(trained.model, trained.tokenizer, [e.text for e in test_set], max_length=config.max_length)
-    majority = max(data["train_class_counts"].items(), key=lambda item: item[1])[0]
-    metrics = compute_metrics([e.label for e in test_set], predicted, LABELS, majority_label=majority)
-    metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
-    settings = dict(trained.config.to_dict(), method=method, profile=profile, augment=augment if augmented else None,
-                    augment_stats=augment_stats, stages=trained.history, inputs=run["inputs"], source=source)
-    data["augmented_sha256"] = trained.history[0]["data_fingerprint"] if augmented else None
-    folder = save_model_folder(out, trained.model, trained.tokenizer, labels=LABELS, settings=settings,
-                               data_fingerprint=data, metrics=metrics, method=method)
-    console.print(metrics_table(metrics, f"{method} on the {split} test split ({len(test_set)} paragraphs)"))
-    console.print(f"Model saved to {folder} ({metrics['wall_seconds'] / 60:.1f} min)", highlight=False)
+        predicted = predict_labels(trained.model, trained.tokenizer, [e.text for e in test_set], max_length=config.max_length)
+        majority = max(data["train_class_counts"].items(), key=lambda item: item[1])[0]
+        metrics = compute_metrics([e.label for e in test_set], predicted, LABELS, majority_label=majority)
+        metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
+        settings = dict(trained.config.to_dict(), method=method, profile=profile, augment=augment if augmented else None,
+                        augment_stats=augment_stats, stages=trained.history, inputs=run["inputs"], source=source)
+        data["augmented_sha256"] = trained.history[0]["data_fingerprint"] if augmented else None
+        folder = save_model_folder(out, trained.model, trained.tokenizer, labels=LABELS, settings=settings,
+                                   data_fingerprint=data, metrics=metrics, method=method)
+        console.print(metrics_table(metrics, f"{method} on the {split} test split ({len(test_set)} paragraphs)"))
+        console.print(f"Model saved to {folder} ({metrics['wall_seconds'] / 60:.1f} min)", highlight=False)
 
 
 def _augment_cache_options() -> dict[str, Any]:
