@@ -170,7 +170,7 @@ def train_classifier(
     augmented : sequence of Example, optional
         The data of the pre-finetuning stage; required by ``prefinetune-da`` and unused
         otherwise. The caller decides what it holds (admelabel's CLI passes the
-        training data plus the augmented copies).
+        class-balanced augmented copies from ``augmented_training_set``).
     validation : sequence of Example, optional
         Used by ``config.grid``; without it 15% of ``train`` is held out for the search
         and the final model still trains on all of ``train``.
