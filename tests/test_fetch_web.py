@@ -95,7 +95,9 @@ def test_jsonl_output_one_object_per_label(server, catalogue, tmp_path):
 def test_transient_faults_recover(server, catalogue, tmp_path):
     server.add_fault("spls.json", "html", "500")
     server.add_fault(".xml", "429", "truncate", "disconnect", "slow", "500")
-    result = run_fetch(server, tmp_path)
+    # The five faults go to whichever downloads come first, and with two connections
+    # one label can draw them all, so allow six attempts per request.
+    result = run_fetch(server, tmp_path, "--retries", "5")
     assert result.exit_code == 0, result.output
     with open_corpus(tmp_path, readonly=True) as corpus:
         assert {record.set_id for record in corpus.iter_labels("ok")} == rx_set_ids(catalogue)
