@@ -165,95 +165,22 @@ def load_annotator(
     return Annotator(model, tokenizer, info, path, tuple(info["labels"]), max_length, batch_size, device)
 
 
-# NOTE: the three private functions below stand in for admelabel.training.model_folder
-# and admelabel.training.inference until the training branch is merged; they read the
-# same folder format. Once merged, the imports at their tops take over.
-
-
 def _find_latest_model(models_dir: str | os.PathLike[str]) -> Path | None:
-    try:
-        from admelabel.training.model_folder import find_latest_model
-    except ImportError:
-        pass
-    else:
-        return find_latest_model(models_dir)
-    root = Path(models_dir)
-    if not root.is_dir():
-        return None
-    found = []
-    for child in root.iterdir():
-        info_path = child / "admelabel.json"
-        if not child.is_dir() or child.name.endswith(PARTIAL_SUFFIX) or not info_path.is_file():
-            continue
-        try:
-            created = str(json.loads(info_path.read_text(encoding="utf-8")).get("created", ""))
-        except (OSError, ValueError, AttributeError):
-            continue
-        found.append((created, child.name, child))
-    return max(found)[2] if found else None
+    from admelabel.training.model_folder import find_latest_model
+
+    return find_latest_model(models_dir)
 
 
 def _load_model_folder(path: Path) -> tuple[Any, Any, dict[str, Any]]:
-    try:
-        from admelabel.training.model_folder import load_model_folder
-    except ImportError:
-        pass
-    else:
-        return load_model_folder(path)
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from admelabel.training.model_folder import load_model_folder
 
-    if not path.is_dir():
-        raise ModelError(f"model folder not found: {path}; train one with 'admelabel train' or pass an existing folder")
-    info_path = path / "admelabel.json"
-    if not info_path.is_file():
-        raise ModelError(f"{path} is not an admelabel model folder: admelabel.json is missing; train one with 'admelabel train'")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {info_path}: {exc}") from None
-    if not isinstance(info, dict) or list(info.get("labels") or []) != list(LABELS):
-        labels = info.get("labels") if isinstance(info, dict) else None
-        raise ModelError(f"{path} was trained for labels {labels}, not the ADME classes {list(LABELS)}; pass a model trained by 'admelabel train'")
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load the model in {path}: {exc}") from None
-    id2label = {int(k): v for k, v in model.config.id2label.items()}
-    if [id2label.get(i) for i in range(len(LABELS))] != list(LABELS):
-        raise ModelError(f"{path}: config.json's id2label {id2label} disagrees with admelabel.json labels {list(LABELS)}")
-    model.eval()
-    return model, tokenizer, info
+    return load_model_folder(path)
 
 
 def _predict_proba(model: Any, tokenizer: Any, texts: Sequence[str], *, batch_size: int, max_length: int, device: Any) -> Any:
-    try:
-        from admelabel.training.inference import predict_proba
-    except ImportError:
-        pass
-    else:
-        return predict_proba(model, tokenizer, texts, batch_size=batch_size, max_length=max_length, device=device)
-    import numpy as np
-    import torch
+    from admelabel.training.inference import predict_proba
 
-    output = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    if not texts:
-        return output
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)["input_ids"]
-    order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
-    pad_id = tokenizer.pad_token_id or 0
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            indices = order[start : start + batch_size]
-            width = max(len(encoded[i]) for i in indices)
-            input_ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(indices), width), dtype=torch.long)
-            for row, i in enumerate(indices):
-                input_ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                attention_mask[row, : len(encoded[i])] = 1
-            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits.float()
-            output[indices] = torch.softmax(logits, dim=-1).cpu().numpy()
-    return output
+    return predict_proba(model, tokenizer, texts, batch_size=batch_size, max_length=max_length, device=device)
 
 
 # --------------------------------------------------------------------------- inputs
