@@ -70,7 +70,7 @@ _VOTE_PATTERNS = {
 
 @dataclass(frozen=True)
 class HeadingClass:
-    """What a heading says: the ADME classes it names (in order), or none."""
+    """The ADME classes that a heading names, in order (empty when it names none)."""
 
     heading: str
     classes: tuple[str, ...]

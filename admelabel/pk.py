@@ -32,7 +32,7 @@ class PKParagraph:
 
 @dataclass
 class PKResult:
-    """The labelled blocks of one document; ``found_by`` says how the PK section was found."""
+    """The labelled blocks of one document; ``found_by`` names how the PK section was found."""
 
     found_by: str
     paragraphs: list[PKParagraph] = field(default_factory=list)

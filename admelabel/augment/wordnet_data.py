@@ -44,7 +44,7 @@ def lexnames_text() -> str:
 
 
 def is_installed(target: Path | None = None) -> bool:
-    """Return whether ``target`` holds a usable WordNet for nltk."""
+    """Return whether ``target`` contains a usable WordNet for nltk."""
     folder = (target or default_target()) / "corpora" / "wordnet"
     return all((folder / name).is_file() for name in REQUIRED_FILES)
 

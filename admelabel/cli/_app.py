@@ -56,5 +56,9 @@ def root(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log more: -v for info, -vv for debug."),
 ) -> None:
     """Turn FDA drug labels (DailyMed SPL) into curated pharmacokinetics knowledge."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose > 1:
+        level = logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

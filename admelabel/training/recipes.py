@@ -169,7 +169,7 @@ def train_classifier(
     config : TrainConfig
     augmented : sequence of Example, optional
         The data of the pre-finetuning stage; required by ``prefinetune-da`` and unused
-        otherwise. The caller decides what it holds (admelabel's CLI passes the
+        otherwise. The caller decides what it contains (admelabel's CLI passes the
         class-balanced augmented copies from ``augmented_training_set``).
     validation : sequence of Example, optional
         Used by ``config.grid``; without it 15% of ``train`` is held out for the search
