@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -100,6 +100,9 @@ class Annotator:
     max_length: int = 256
     batch_size: int = 64
     device: str = "cpu"
+    precision: str = "fp32"
+    cache_size: int = 20_000
+    _cache: OrderedDict[str, Any] = field(default_factory=OrderedDict, repr=False)
 
     @property
     def name(self) -> str:
@@ -113,9 +116,34 @@ class Annotator:
             "data_fingerprint": self.info.get("data_fingerprint"),
         }
 
+    def clear_cache(self) -> None:
+        """Forget the probabilities kept for texts seen before."""
+        self._cache.clear()
+
     def predict_proba(self, texts: Sequence[str]) -> Any:
-        """Return an array ``(len(texts), len(labels))`` of class probabilities, rows in input order."""
-        return _predict_proba(self.model, self.tokenizer, texts, batch_size=self.batch_size, max_length=self.max_length, device=self.device)
+        """Return an array ``(len(texts), len(labels))`` of class probabilities, rows in input order.
+
+        Labels of one drug from several manufacturers repeat the same paragraphs, so the
+        probabilities of the last ``cache_size`` distinct texts are kept and each
+        distinct text runs through the model once.
+        """
+        import numpy as np
+
+        missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
+        if missing:
+            computed = _predict_proba(self.model, self.tokenizer, missing, batch_size=self.batch_size,
+                                      max_length=self.max_length, device=self.device, precision=self.precision)
+            for text, row in zip(missing, computed):
+                self._cache[text] = row
+        rows = []
+        for text in texts:
+            rows.append(self._cache[text])
+            self._cache.move_to_end(text)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        if not rows:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return np.stack(rows)
 
 
 def resolve_model_dir(model_dir: str | os.PathLike[str] | None, models_dir: str | os.PathLike[str] = "models") -> Path:
@@ -139,17 +167,21 @@ def load_annotator(
     batch_size: int = 64,
     max_length: int | None = None,
     device: str | None = None,
+    precision: str = "auto",
 ) -> Annotator:
     """Load a model folder written by ``admelabel train`` for annotation.
 
     ``max_length`` defaults to the one in ``admelabel.json`` settings (else 256 tokens);
-    ``device`` defaults to ``cuda`` when a GPU is present, else ``cpu``. Raises
-    ``ModelError`` for a missing folder, a folder that is not an admelabel model, or
-    a model whose classes are not the five ADME classes; ``ValueError`` for a
-    ``batch_size`` below 1.
+    ``device`` defaults to ``cuda`` when a GPU is present, else ``cpu``. ``precision``
+    is ``auto`` (bf16 autocast where the GPU or CPU supports bfloat16), ``bf16`` or
+    ``fp32``. Raises ``ModelError`` for a missing folder, a folder that is not an
+    admelabel model, or a model whose classes are not the five ADME classes;
+    ``ValueError`` for a ``batch_size`` below 1 or an unknown ``precision``.
     """
     import torch
     import transformers
+
+    from admelabel.training.loop import resolve_precision
 
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
@@ -161,8 +193,9 @@ def load_annotator(
         max_length = int(settings.get("max_length") or 256)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    resolved = resolve_precision(precision, device)
     model.to(device)
-    return Annotator(model, tokenizer, info, path, tuple(info["labels"]), max_length, batch_size, device)
+    return Annotator(model, tokenizer, info, path, tuple(info["labels"]), max_length, batch_size, device, resolved)
 
 
 def _find_latest_model(models_dir: str | os.PathLike[str]) -> Path | None:
@@ -177,10 +210,12 @@ def _load_model_folder(path: Path) -> tuple[Any, Any, dict[str, Any]]:
     return load_model_folder(path)
 
 
-def _predict_proba(model: Any, tokenizer: Any, texts: Sequence[str], *, batch_size: int, max_length: int, device: Any) -> Any:
+def _predict_proba(model: Any, tokenizer: Any, texts: Sequence[str], *, batch_size: int, max_length: int, device: Any,
+                   precision: str) -> Any:
     from admelabel.training.inference import predict_proba
 
-    return predict_proba(model, tokenizer, texts, batch_size=batch_size, max_length=max_length, device=device)
+    return predict_proba(model, tokenizer, texts, batch_size=batch_size, max_length=max_length, device=device,
+                         precision=precision)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -536,7 +571,8 @@ def format_for_path(out: str | os.PathLike[str]) -> str | None:
 
 
 def _run_config(annotator: Annotator, include_tables: bool, fmt: str) -> dict[str, Any]:
-    return {"model": annotator.fingerprint(), "include_tables": include_tables, "format": fmt}
+    return {"model": annotator.fingerprint(), "include_tables": include_tables, "format": fmt,
+            "precision": annotator.precision}
 
 
 def _prepare_resume(out: Path, partial: Path, state_path: Path, config: dict[str, Any]) -> set[tuple[str, str, str]]:

@@ -305,7 +305,8 @@ def run_comparison(
                 run_started = time.perf_counter()
                 trained = train_classifier(train, method=method, labels=labels, config=run_config,
                                            augmented=augmented, progress=progress)
-                predicted = predict_labels(trained.model, trained.tokenizer, texts, max_length=run_config.max_length)
+                predicted = predict_labels(trained.model, trained.tokenizer, texts, max_length=run_config.max_length,
+                                           precision=run_config.precision)
                 metrics = compute_metrics(truth, predicted, labels, majority_label=majority)
                 report.runs.append({
                     "method": method, "split": index, "seed": seed, "metrics": metrics,

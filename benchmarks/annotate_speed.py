@@ -1,8 +1,19 @@
 """Annotation speed: admelabel's predictor against transformers.pipeline on the same model and paragraphs.
 
-Prints paragraphs per second for both, their ratio and how often their predicted
-classes agree, then the wall time of one cold-start ``admelabel annotate`` of one
-label in a fresh process (CPU, import and model loading included).
+Prints paragraphs per second for each contender, the ratios and how often the
+predicted classes agree, then the wall time of one cold-start ``admelabel annotate``
+of one label in a fresh process (CPU, import and model loading included).
+
+Contenders, all with the same batch size and truncation:
+  admelabel            ``Annotator.predict_proba`` with its defaults: length-sorted
+                       batches, each distinct text classified once, precision "auto"
+                       (bf16 autocast on a CPU with bfloat16 instructions)
+  admelabel, distinct  the same on the distinct paragraphs only, so repeated texts
+                       give no advantage
+  admelabel, fp32      the first contender with precision "fp32"
+  pipeline             ``transformers.pipeline("text-classification")`` with its
+                       defaults (fp32, input order)
+  pipeline, bf16       the pipeline called under the same bf16 autocast as admelabel
 
     python benchmarks/annotate_speed.py --spl ../shared/data/spl [--model models/DIR] [--paragraphs 1000]
 
@@ -58,14 +69,17 @@ def load_paragraphs(spl: Path, count: int) -> tuple[list[str], Path]:
     return texts, one_label
 
 
-def time_ours(annotator, texts: list[str]) -> tuple[float, list[int]]:
+def time_ours(annotator, texts: list[str], precision: str) -> tuple[float, list[int]]:
+    annotator.clear_cache()
+    annotator.precision = precision
     start = time.perf_counter()
     probabilities = annotator.predict_proba(texts)
     elapsed = time.perf_counter() - start
     return elapsed, probabilities.argmax(axis=1).tolist()
 
 
-def time_pipeline(annotator, texts: list[str], batch_size: int) -> tuple[float, list[int]]:
+def time_pipeline(annotator, texts: list[str], batch_size: int, precision: str) -> tuple[float, list[int]]:
+    import torch
     from transformers import pipeline
 
     classifier = pipeline(
@@ -73,8 +87,10 @@ def time_pipeline(annotator, texts: list[str], batch_size: int) -> tuple[float, 
         batch_size=batch_size, device=annotator.device,
     )
     label2id = {label: i for i, label in enumerate(annotator.labels)}
+    device_type = torch.device(annotator.device).type
     start = time.perf_counter()
-    outputs = classifier(texts, truncation=True, max_length=annotator.max_length)
+    with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        outputs = classifier(texts, truncation=True, max_length=annotator.max_length)
     elapsed = time.perf_counter() - start
     predicted = [label2id[max(scores, key=lambda item: item["score"])["label"]] for scores in outputs]
     return elapsed, predicted
@@ -105,24 +121,43 @@ def main() -> None:
     from admelabel.annotate import load_annotator
 
     texts, one_label = load_paragraphs(args.spl, args.paragraphs)
+    distinct = list(dict.fromkeys(texts))
     with tempfile.TemporaryDirectory() as folder:
         model_dir = args.model or default_model_folder(Path(folder) / "minilm-untrained")
         annotator = load_annotator(model_dir, batch_size=args.batch_size)
-        time_ours(annotator, texts[:64])  # warm-up, so neither side pays for first-call setup
-        ours, ours_pred = time_ours(annotator, texts)
-        theirs, theirs_pred = time_pipeline(annotator, texts, args.batch_size)
+        auto = annotator.precision
+        time_ours(annotator, texts[:64], auto)  # warm-up, so no contender pays for first-call setup
+        rows = {}
+        rows["admelabel"] = (texts, *time_ours(annotator, texts, auto))
+        rows["admelabel, distinct"] = (distinct, *time_ours(annotator, distinct, auto))
+        rows["admelabel, fp32"] = (texts, *time_ours(annotator, texts, "fp32"))
+        rows["pipeline"] = (texts, *time_pipeline(annotator, texts, args.batch_size, "fp32"))
+        if auto == "bf16":
+            rows["pipeline, bf16"] = (texts, *time_pipeline(annotator, texts, args.batch_size, "bf16"))
         cold = time_cold_start(model_dir, one_label)
 
-    same = sum(a == b for a, b in zip(ours_pred, theirs_pred)) / len(texts)
+    reference = rows["pipeline"][2]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-          f"device {annotator.device}, torch {torch.__version__}")
-    print(f"model: {model_dir.name if args.model else 'all-MiniLM-L6-v2 + untrained head'}; {len(texts)} paragraphs; "
-          f"batch size {args.batch_size}; max length {annotator.max_length} tokens")
-    print("| predictor | seconds | paragraphs/s |")
-    print("|---|---:|---:|")
-    print(f"| admelabel (length-sorted batches, dynamic padding) | {ours:.1f} | {len(texts) / ours:.1f} |")
-    print(f"| transformers.pipeline(\"text-classification\") | {theirs:.1f} | {len(texts) / theirs:.1f} |")
-    print(f"speed ratio: {theirs / ours:.2f}x (target: at least 2x); same predicted class on {same:.1%} of paragraphs")
+          f"device {annotator.device}, torch {torch.__version__}, precision auto = {auto}")
+    print(f"model: {model_dir.name if args.model else 'all-MiniLM-L6-v2 + untrained head'}; {len(texts)} paragraphs "
+          f"({len(distinct)} distinct); batch size {args.batch_size}; max length {annotator.max_length} tokens")
+    print("| contender | paragraphs | seconds | paragraphs/s | same class as pipeline (fp32) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, (items, seconds, predicted) in rows.items():
+        if items is texts:
+            same = f"{sum(a == b for a, b in zip(predicted, reference)) / len(texts):.1%}"
+        else:
+            by_text = dict(zip(texts, reference))
+            same = f"{sum(p == by_text[t] for t, p in zip(items, predicted)) / len(items):.1%}"
+        print(f"| {name} | {len(items)} | {seconds:.1f} | {len(items) / seconds:.1f} | {same} |")
+    pipeline_rate = len(texts) / rows["pipeline"][1]
+    for name in ("admelabel", "admelabel, distinct", "admelabel, fp32"):
+        items, seconds, _ = rows[name]
+        line = f"{name} / pipeline: {len(items) / seconds / pipeline_rate:.2f}x"
+        if "pipeline, bf16" in rows:
+            line += f"; / pipeline, bf16: {len(items) / seconds / (len(texts) / rows['pipeline, bf16'][1]):.2f}x"
+        print(line)
+    print("target: admelabel at least 2x the pipeline")
     print(f"cold start, one label ({one_label.name}), CPU: {cold:.1f} s wall")
 
 

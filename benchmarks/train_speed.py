@@ -8,9 +8,17 @@ memory (``ru_maxrss``) belongs to that contender alone. All are scored with the 
 inference function on the same held-out paragraphs.
 
 Contenders:
-  ours           admelabel.training.loop.train_stage (length-grouped batches, dynamic padding)
-  trainer        transformers.Trainer with its defaults (random batches, DataCollatorWithPadding)
-  trainer-group  transformers.Trainer with train_sampling_strategy="group_by_length"
+  ours                admelabel.training.loop.train_stage with its defaults: length-grouped
+                      batches, dynamic padding, precision "auto" (bf16 autocast on a CPU
+                      with bfloat16 instructions, else fp32)
+  ours-fp32           the same loop with precision "fp32"
+  trainer             transformers.Trainer with its defaults (random batches,
+                      DataCollatorWithPadding, fp32)
+  trainer-group       the Trainer with train_sampling_strategy="group_by_length"
+  trainer-bf16        the Trainer with bf16=True (CPU autocast)
+  trainer-group-bf16  the Trainer with both options
+
+Every model is scored in fp32, so only training differs.
 
 Throughput is given per wall-clock second and per CPU second (user + system time of the
 process during training). On a machine shared with other jobs only the second is stable.
@@ -31,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CONTENDERS = ("ours", "trainer", "trainer-group")
+CONTENDERS = ("ours", "ours-fp32", "trainer", "trainer-group", "trainer-bf16", "trainer-group-bf16")
 
 
 def build_data(spl: Path, n_labels: int, out: Path) -> dict:
@@ -65,20 +73,25 @@ def run_contender(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
     model, tokenizer = load_classifier(None, LABELS, num_hidden_layers=args.layers)
 
-    if args.contender == "ours":
+    precision = "fp32"
+    if args.contender.startswith("ours"):
         settings = StageSettings(name="finetune", trainable="all", epochs=args.epochs, batch_size=args.batch_size,
                                  learning_rate=args.lr, warmup_ratio=0.1, weight_decay=0.01, grad_clip=1.0,
-                                 max_length=args.max_length, seed=args.seed)
+                                 max_length=args.max_length, seed=args.seed,
+                                 precision="fp32" if args.contender == "ours-fp32" else "auto")
         started, cpu_started = time.perf_counter(), time.process_time()
-        train_stage(model, tokenizer, train, labels=LABELS, settings=settings, device=resolve_device("cpu"))
+        result = train_stage(model, tokenizer, train, labels=LABELS, settings=settings, device=resolve_device("cpu"))
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        precision = result.settings["precision"]
     else:
         seconds, cpu_seconds = _train_with_trainer(model, tokenizer, train, args)
+        precision = "bf16" if args.contender.endswith("bf16") else "fp32"
 
-    predicted = predict_labels(model, tokenizer, [e.text for e in test], max_length=args.max_length)
+    predicted = predict_labels(model, tokenizer, [e.text for e in test], max_length=args.max_length, precision="fp32")
     metrics = compute_metrics([e.label for e in test], predicted, LABELS)
     return {
         "contender": args.contender,
+        "training_precision": precision,
         "seconds": seconds,
         "examples_per_second": len(train) * args.epochs / seconds,
         "cpu_seconds": cpu_seconds,
@@ -99,13 +112,14 @@ def _train_with_trainer(model, tokenizer, train, args: argparse.Namespace) -> tu
     rows = [{"input_ids": ids, "attention_mask": mask, "labels": label_ids[e.label]}
             for ids, mask, e in zip(encoded["input_ids"], encoded["attention_mask"], train)]
     steps = -(-len(rows) // args.batch_size) * args.epochs
-    sampling = "group_by_length" if args.contender == "trainer-group" else "random"
+    sampling = "group_by_length" if args.contender.startswith("trainer-group") else "random"
     with tempfile.TemporaryDirectory() as output_dir:
         training_args = TrainingArguments(
             output_dir=output_dir, per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
             learning_rate=args.lr, warmup_steps=int(0.1 * steps), weight_decay=0.01, max_grad_norm=1.0,
             lr_scheduler_type="linear", seed=args.seed, use_cpu=True, report_to=[], save_strategy="no",
             logging_strategy="no", dataloader_num_workers=0, disable_tqdm=True, train_sampling_strategy=sampling,
+            bf16=args.contender.endswith("bf16"),
         )
         trainer = Trainer(model=model, args=training_args, train_dataset=rows,
                           data_collator=DataCollatorWithPadding(tokenizer))
@@ -151,13 +165,13 @@ def main() -> None:
             print(json.dumps(results[-1]))
 
     by_name = {r["contender"]: r for r in results}
-    print(f"\n{'contender':<14} {'ex/s':>8} {'ex/CPU-s':>9} {'seconds':>8} {'CPU s':>8} {'peak RSS MB':>12} "
+    print(f"\n{'contender':<19} {'ex/s':>8} {'ex/CPU-s':>9} {'seconds':>8} {'CPU s':>8} {'peak RSS MB':>12} "
           f"{'micro-F1':>9} {'macro-F1':>9}")
     for r in results:
-        print(f"{r['contender']:<14} {r['examples_per_second']:8.1f} {r['examples_per_cpu_second']:9.1f} "
+        print(f"{r['contender']:<19} {r['examples_per_second']:8.1f} {r['examples_per_cpu_second']:9.1f} "
               f"{r['seconds']:8.1f} {r['cpu_seconds']:8.1f} {r['peak_rss_mb']:12.0f} {r['micro_f1']:9.4f} {r['macro_f1']:9.4f}")
     if "ours" in by_name:
-        for other in ("trainer", "trainer-group"):
+        for other in CONTENDERS[1:]:
             if other in by_name:
                 wall = by_name["ours"]["examples_per_second"] / by_name[other]["examples_per_second"]
                 cpu = by_name["ours"]["examples_per_cpu_second"] / by_name[other]["examples_per_cpu_second"]

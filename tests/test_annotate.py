@@ -405,3 +405,38 @@ def test_cli_resume_and_option_errors(tiny_adme_model, spl_dir, tmp_path):
     bad_threshold = runner.invoke(app, ["annotate", str(spl_dir), *model, "--low-confidence", "1.5"])
     assert bad_threshold.exit_code == 2
     assert "--low-confidence must be between 0 and 1, got 1.5" in bad_threshold.output
+
+
+def test_repeated_texts_run_through_the_model_once(tiny_adme_model, monkeypatch):
+    """Spies on the model call (a wrapper around the real one) to count the texts it gets."""
+    import admelabel.annotate as annotate_module
+    from admelabel.training.inference import predict_proba
+
+    annotator = load_annotator(tiny_adme_model, batch_size=4, device="cpu", precision="fp32")
+    annotator.cache_size = 3
+    seen: list[str] = []
+
+    def counting(model, tokenizer, texts, **options):
+        seen.extend(texts)
+        return predict_proba(model, tokenizer, texts, **options)
+
+    monkeypatch.setattr(annotate_module, "_predict_proba", counting)
+    texts = ["Absorption is rapid.", "It is excreted in urine.", "Absorption is rapid.", "CYP3A4 metabolizes it."]
+    first = annotator.predict_proba(texts)
+    assert seen == ["Absorption is rapid.", "It is excreted in urine.", "CYP3A4 metabolizes it."]
+    assert (first[0] == first[2]).all()
+    direct = predict_proba(annotator.model, annotator.tokenizer, texts, max_length=annotator.max_length, precision="fp32")
+    assert first == pytest.approx(direct, abs=1e-5)
+
+    seen.clear()
+    again = annotator.predict_proba(["CYP3A4 metabolizes it.", "Protein binding is 90%."])
+    assert seen == ["Protein binding is 90%."]
+    assert again[0] == pytest.approx(first[3])
+    assert len(annotator._cache) == 3
+    assert "It is excreted in urine." not in annotator._cache  # the least recently used text went first
+    assert annotator.predict_proba([]).shape == (0, len(LABELS))
+
+
+def test_unknown_precision_rejected(tiny_adme_model):
+    with pytest.raises(ValueError, match="precision must be one of auto, bf16, fp32"):
+        load_annotator(tiny_adme_model, precision="int8")

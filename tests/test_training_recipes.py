@@ -205,3 +205,44 @@ def test_invalid_config_is_rejected(train, change, message):
 def test_unknown_method_is_rejected(train):
     with pytest.raises(ValueError, match="method must be one of"):
         train_classifier(train, method="mixup", labels=LABELS, config=_config())
+
+
+def test_precision_names_resolve():
+    from admelabel.training.loop import cpu_has_native_bf16, resolve_precision
+
+    assert resolve_precision("fp32", "cpu") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("auto", "cpu") == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve_precision(None, "cpu") == resolve_precision("auto", "cpu")
+    with pytest.raises(ValueError, match="precision must be one of auto, bf16, fp32, got 'fp16'"):
+        resolve_precision("fp16", "cpu")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        train_classifier(make_examples(), method="vanilla", labels=LABELS, config=_config(precision="half"))
+
+
+def test_bf16_training_records_precision_and_repeats(train):
+    """bf16 autocast on the CPU (emulated where the CPU lacks bfloat16) is as reproducible as fp32."""
+    first = train_classifier(train, method="vanilla", labels=LABELS, config=_config(precision="bf16", seed=2))
+    second = train_classifier(train, method="vanilla", labels=LABELS, config=_config(precision="bf16", seed=2))
+    plain = train_classifier(train, method="vanilla", labels=LABELS, config=_config(precision="fp32", seed=2))
+
+    assert first.history[0]["settings"]["precision"] == "bf16"
+    assert plain.history[0]["settings"]["precision"] == "fp32"
+    first_state, second_state = first.model.state_dict(), second.model.state_dict()
+    assert all(torch.equal(first_state[name], second_state[name]) for name in first_state)
+    assert all(value.dtype == torch.float32 for value in first_state.values() if value.is_floating_point())
+    # bf16 rounds the forward pass, so the weights differ from the fp32 run's, but only slightly.
+    assert not torch.equal(first_state["classifier.weight"], plain.model.state_dict()["classifier.weight"])
+    assert torch.allclose(first_state["classifier.weight"], plain.model.state_dict()["classifier.weight"], atol=1e-2)
+
+
+def test_bf16_inference_close_to_fp32(train):
+    trained = train_classifier(train, method="vanilla", labels=LABELS, config=_config())
+    texts = [e.text for e in train]
+    fp32 = predict_proba(trained.model, trained.tokenizer, texts, max_length=32, precision="fp32")
+    bf16 = predict_proba(trained.model, trained.tokenizer, texts, max_length=32, precision="bf16")
+
+    assert bf16.dtype == fp32.dtype
+    assert bf16.sum(axis=1) == pytest.approx(1.0, abs=1e-5)
+    assert abs(bf16 - fp32).max() < 0.05
+    assert not (bf16 == fp32).all()

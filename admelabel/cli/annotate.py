@@ -94,6 +94,7 @@ def annotate(
     workers: int | None = typer.Option(None, "--workers", help="Processes that parse labels. Default: min(4, CPU count); 0 parses in this process."),
     batch_size: int = typer.Option(64, "--batch-size", help="Paragraphs per inference batch."),
     device: str | None = typer.Option(None, "--device", help="Torch device, e.g. cpu or cuda. Default: cuda when a GPU is present."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
     low_confidence: float = typer.Option(0.6, "--low-confidence", help="Confidence below which a paragraph counts as low confidence (0 to 1)."),
     summary_only: bool = typer.Option(False, "--summary-only", help=f"Print only the summary, not a table per label (automatic above {MAX_LABEL_TABLES} labels)."),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Also write the run summary as JSON to this file."),
@@ -126,7 +127,7 @@ def annotate(
     model_dir = resolve_model_dir(model, models_dir)
     if not quiet:
         err_console.print(f"model: {model_dir}", highlight=False)
-    annotator = load_annotator(model_dir, batch_size=batch_size, device=device)
+    annotator = load_annotator(model_dir, batch_size=batch_size, device=device, precision=precision)
 
     if out is not None:
         try:

@@ -40,9 +40,14 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:
 
 def build_config(
     *, profile: str | None, model: str | None, epochs: int | None, batch_size: int | None, lr: float | None,
-    max_length: int | None, grid: bool | None, seed: int, threads: int | None, device: str,
+    max_length: int | None, grid: bool | None, seed: int, threads: int | None, device: str, precision: str = "auto",
 ) -> tuple[str, Any]:
-    """Merge a profile's defaults with the options given and return (profile name, TrainConfig)."""
+    """Merge a profile's defaults with the options given and return (profile name, TrainConfig).
+
+    ``precision`` is resolved here for the chosen device, so the config (and the model
+    folder written from it) records ``bf16`` or ``fp32`` rather than ``auto``.
+    """
+    from admelabel.training.loop import PRECISIONS, resolve_device, resolve_precision
     from admelabel.training.profiles import profile_settings
     from admelabel.training.recipes import TrainConfig
 
@@ -50,7 +55,10 @@ def build_config(
     overrides = {"model_name_or_path": model, "epochs": epochs, "batch_size": batch_size, "learning_rate": lr,
                  "max_length": max_length, "grid": grid}
     settings.update({key: value for key, value in overrides.items() if value is not None})
-    config = TrainConfig(**settings, seed=seed, num_threads=threads or _available_cores(), device=device)
+    _choice("precision", precision, PRECISIONS)
+    resolved = resolve_precision(precision, resolve_device(device))
+    config = TrainConfig(**settings, seed=seed, num_threads=threads or _available_cores(), device=device,
+                         precision=resolved)
     config.validate()
     return name, config
 
@@ -67,7 +75,7 @@ def _describe_setup(profile: str, config: Any) -> str:
 
     device = resolve_device(config.device)
     model = config.model_name_or_path or "all-MiniLM-L6-v2 (shipped)"
-    precision = "bf16 autocast" if device.type == "cuda" else "fp32"
+    precision = "bf16 autocast" if config.precision == "bf16" else "fp32"
     return (f"profile {profile}; device {device} ({precision}, {config.num_threads} CPU threads); model {model}; "
             f"max_length {config.max_length}; batch {config.batch_size}; lr {config.learning_rate:g}; "
             f"epochs {config.epochs}; grid {'on' if config.grid else 'off'}")
@@ -146,6 +154,7 @@ def train(
     profile: str | None = typer.Option(None, "--profile", help="cpu or full (default: full with a CUDA GPU, else cpu)."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: all available cores)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Model folder to write (default: MODELS_DIR/<method>-<YYYYmmdd-HHMMSS>)."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help="Where default model folders go."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run from its folder (the .partial folder or the name it was to get)."),
@@ -166,6 +175,7 @@ def train(
         method, augment, split, test_size, seed = run["method"], run["augment"], run["split"], run["test_size"], run["seed"]
         profile, model, epochs, batch_size, lr, max_length, grid = (run[key] for key in
             ("profile", "model", "epochs", "batch_size", "lr", "max_length", "grid"))
+        precision = run.get("precision", "auto")
         out = staging.with_name(staging.name[: -len(".partial")])
         console.print(f"Resuming {staging} with the settings it was started with", highlight=False)
     if not inputs:
@@ -175,7 +185,8 @@ def train(
     _choice("augment", augment, ("eda", "apertium", "backtranslate"))
     _check_options(epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, threads=threads, test_size=test_size)
     profile, config = build_config(profile=profile, model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                                   max_length=max_length, grid=grid, seed=seed, threads=threads, device=device)
+                                   max_length=max_length, grid=grid, seed=seed, threads=threads, device=device,
+                                   precision=precision)
     console.print(_describe_setup(profile, config), highlight=False)
 
     examples, source = load_training_examples(inputs)
@@ -194,7 +205,7 @@ def train(
     with exclusive_lock(out.with_name(out.name + ".lock"), f"model folder {out}"):
         run = {"inputs": [str(p) for p in inputs], "method": method, "augment": augment, "split": split,
                "test_size": test_size, "seed": seed, "profile": profile, "model": model, "epochs": epochs,
-               "batch_size": batch_size, "lr": lr, "max_length": max_length, "grid": grid, "out": str(out)}
+               "batch_size": batch_size, "lr": lr, "max_length": max_length, "grid": grid, "precision": precision, "out": str(out)}
         write_json_atomic(staging / RUN_FILE, run)
         config.checkpoint_dir = checkpoint_dir_for(staging)
         config.resume = resume is not None
@@ -213,7 +224,8 @@ def train(
             err_console.print(f"interrupted; continue with: admelabel train --resume {staging}", highlight=False)
             raise typer.Exit(130) from None
 
-        predicted = predict_labels(trained.model, trained.tokenizer, [e.text for e in test_set], max_length=config.max_length)
+        predicted = predict_labels(trained.model, trained.tokenizer, [e.text for e in test_set], max_length=config.max_length,
+                                   precision=config.precision)
         majority = max(data["train_class_counts"].items(), key=lambda item: item[1])[0]
         metrics = compute_metrics([e.label for e in test_set], predicted, LABELS, majority_label=majority)
         metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
@@ -268,6 +280,7 @@ def evaluate(
     profile: str | None = typer.Option(None, "--profile", help="cpu or full (default: full with a CUDA GPU, else cpu)."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: all available cores)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
 ) -> None:
     """Compare training methods over seeds on a holdout split and/or k-fold cross-validation."""
     from admelabel.dataset import SPLIT_MODES, holdout_split, kfold_splits
@@ -287,7 +300,8 @@ def evaluate(
                    seeds=seeds, folds=folds, test_size=test_size)
     seed_values = _parse_seeds(seeds, seed_list)
     profile, config = build_config(profile=profile, model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                                   max_length=max_length, grid=grid, seed=0, threads=threads, device=device)
+                                   max_length=max_length, grid=grid, seed=0, threads=threads, device=device,
+                                   precision=precision)
     console.print(_describe_setup(profile, config), highlight=False)
 
     examples, source = load_training_examples(inputs)

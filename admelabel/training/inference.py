@@ -18,15 +18,20 @@ def predict_proba(
     batch_size: int = 64,
     max_length: int = 256,
     device: Any = None,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Return class probabilities, shape ``(len(texts), num_labels)``, rows in input order.
 
     Texts are sorted by token length so that each batch is padded only to its longest
-    member; the model runs under ``torch.inference_mode`` (and bf16 autocast on CUDA).
-    ``device`` defaults to the device of the model's parameters. Raises ``ValueError``
-    for a ``batch_size`` below 1.
+    member; the model runs under ``torch.inference_mode``, and under bf16 autocast when
+    ``precision`` resolves to bf16 (``auto``: a GPU or CPU with bfloat16 support; see
+    ``admelabel.training.loop.resolve_precision``). ``device`` defaults to the device of
+    the model's parameters. Raises ``ValueError`` for a ``batch_size`` below 1 or an
+    unknown ``precision``.
     """
     import torch
+
+    from admelabel.training.loop import autocast_context, resolve_precision
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -36,6 +41,7 @@ def predict_proba(
     if device is None:
         device = next(model.parameters()).device
     device = torch.device(device)
+    precision = resolve_precision(precision, device)
     model.to(device)
     was_training = model.training
     model.eval()
@@ -43,7 +49,7 @@ def predict_proba(
     encoded = encode_texts(tokenizer, texts, max_length)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     output = np.zeros((len(texts), num_labels), dtype=np.float32)
-    with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    with torch.inference_mode(), autocast_context(device, precision):
         for indices in sorted_batches([len(ids) for ids in encoded], batch_size):
             batch = {key: value.to(device) for key, value in collate(encoded, indices, pad_id).items()}
             logits = model(**batch).logits.float()

@@ -27,7 +27,7 @@ from typing import Any
 
 from admelabel.dataset import Example, oversample
 from admelabel.errors import DataError
-from admelabel.training.loop import ProgressCallback, StageSettings, resolve_device, train_stage
+from admelabel.training.loop import PRECISIONS, ProgressCallback, StageSettings, resolve_device, train_stage
 from admelabel.training.models import load_classifier
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ class TrainConfig:
         torch CPU threads; None leaves torch's default.
     device : str
         ``auto``, ``cpu`` or ``cuda``.
+    precision : str
+        ``auto`` (bf16 autocast where the GPU or CPU supports bfloat16, else fp32),
+        ``bf16`` or ``fp32``.
     prefinetune_lr, prefinetune_epochs
         The pre-finetuning stage of ``prefinetune-da``.
     lp_lr, lp_epochs
@@ -80,6 +83,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int | None = None
     device: str = "auto"
+    precision: str = "auto"
     prefinetune_lr: float = 1e-4
     prefinetune_epochs: int = 1
     lp_lr: float = 1e-3
@@ -107,6 +111,8 @@ class TrainConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.grad_clip < 0:
             raise ValueError(f"grad_clip must be >= 0, got {self.grad_clip}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.num_threads is not None and self.num_threads < 1:
             raise ValueError(f"num_threads must be at least 1, got {self.num_threads}")
 
@@ -132,7 +138,8 @@ def stage_plan(method: str, config: TrainConfig) -> list[tuple[StageSettings, st
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     common = dict(warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay, grad_clip=config.grad_clip,
-                  max_length=config.max_length, seed=config.seed, batch_size=config.batch_size)
+                  max_length=config.max_length, seed=config.seed, batch_size=config.batch_size,
+                  precision=config.precision)
     finetune = StageSettings(name="finetune", trainable="all", epochs=config.epochs,
                              learning_rate=config.learning_rate, **common)
     if method == "prefinetune-da":
@@ -253,7 +260,7 @@ def grid_search(
         trained = train_classifier(train, method=method, labels=labels, config=trial, augmented=augmented,
                                    progress=progress)
         predicted = predict_labels(trained.model, trained.tokenizer, [e.text for e in validation],
-                                   max_length=config.max_length)
+                                   max_length=config.max_length, precision=config.precision)
         score = compute_metrics([e.label for e in validation], predicted, labels)["micro_f1"]
         log.info("grid: batch_size=%d learning_rate=%g micro_f1=%.4f", batch_size, learning_rate, score)
         results.append({"batch_size": batch_size, "learning_rate": learning_rate, "micro_f1": score})
