@@ -284,3 +284,39 @@ def write_report(
     text = render_report(records, failures=failures, model_name=model_name, model_info=model_info, low_confidence=low_confidence)
     write_text_atomic(out, text)
     return Path(out)
+
+
+def build_report_from_file(
+    annotations: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    failures: Iterable[tuple[str, str]] = (),
+    low_confidence: float = 0.6,
+    title: str = "ADME annotation report",
+) -> dict[str, int]:
+    """Write the HTML report for an annotation file (JSONL or CSV) without running a model.
+
+    ``failures`` lists ``(source, reason)`` of inputs that the annotate run could not
+    read (they are not in the annotation file). Returns ``{"paragraphs", "labels"}``.
+    Raises ``InputError`` for a missing file or a record that ``admelabel annotate``
+    did not write; nothing is written then.
+    """
+    from admelabel.annotate import read_annotations
+    from admelabel.errors import InputError
+
+    records = []
+    models: set[str] = set()
+    for number, record in enumerate(read_annotations(annotations), start=1):
+        status = record.get("status") if isinstance(record, dict) else None
+        if status is None or (status == "ok" and not {"predicted", "confidence"} <= record.keys()):
+            raise InputError(annotations, f"record {number} is not an annotation record of 'admelabel annotate' "
+                                          "(it lacks status, predicted or confidence); pass the JSONL or CSV that annotate wrote")
+        if record.get("model"):
+            models.add(str(record["model"]))
+        records.append(record)
+    if not records:
+        raise InputError(annotations, "no annotation records; run 'admelabel annotate ... --format jsonl --out FILE' first")
+    text = render_report(records, failures=failures, model_name=", ".join(sorted(models)), low_confidence=low_confidence, title=title)
+    write_text_atomic(out, text)
+    labels = {(r.get("set_id"), r.get("version"), r.get("source")) for r in records if r.get("status") == "ok"}
+    return {"paragraphs": sum(r.get("status") == "ok" for r in records), "labels": len(labels)}

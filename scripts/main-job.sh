@@ -30,11 +30,8 @@ fi
 # --resume skips labels already annotated with this model and adds newly fetched ones.
 resume=()
 [ -f data/annotations.jsonl ] && resume=(--resume)
-"$admelabel" annotate corpus: --model "$model" --format jsonl --out data/annotations.jsonl --summary-only "${resume[@]}"
-# The HTML report is rebuilt only when the JSONL's content changed since the last report.
-jsonl_sha=$(sha256sum data/annotations.jsonl | cut -d' ' -f1)
-if [ ! -f data/annotations.html ] || [ "$(cat data/annotations.html.sha256 2>/dev/null)" != "$jsonl_sha" ]; then
-    "$admelabel" annotate corpus: --model "$model" --format html --out data/annotations.html --summary-only
-    echo "$jsonl_sha" > data/annotations.html.sha256
-fi
+"$admelabel" annotate corpus: --model "$model" --format jsonl --out data/annotations.jsonl --summary-only \
+    --summary-json data/annotate-summary.json "${resume[@]}"
+# The HTML report is built from the JSONL, so the model does not run a second time.
+"$admelabel" report data/annotations.jsonl --out data/annotations.html --summary-json data/annotate-summary.json --quiet
 echo "Annotations: data/annotations.jsonl; curation report: data/annotations.html"

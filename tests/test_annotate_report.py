@@ -82,6 +82,54 @@ def test_report_escapes_label_text(annotator, fixtures_dir, tmp_path):
     assert "bad&lt;file&gt;.xml: not an SPL document" in html
 
 
+def _body(html: str) -> str:
+    """The page without its generation line, which carries the time."""
+    return re.sub(r'<p class="meta">.*?</p>', "", html)
+
+
+def test_report_command_rebuilds_html_from_jsonl(annotator, fixtures_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from admelabel.cli import app
+
+    annotate_to_file([fixtures_dir / "spl"], tmp_path / "adme.jsonl", annotator)
+    annotate_to_file([fixtures_dir / "spl"], tmp_path / "direct.html", annotator)
+    summary = tmp_path / "summary.json"
+    summary.write_text('{"failures": [{"source": "bad.xml", "reason": "not an SPL document"}]}', encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "adme.jsonl"), "--out", str(tmp_path / "rebuilt.html"),
+                                      "--summary-json", str(summary)])
+    assert result.exit_code == 0, result.output
+    rebuilt = (tmp_path / "rebuilt.html").read_text(encoding="utf-8")
+    direct = (tmp_path / "direct.html").read_text(encoding="utf-8")
+    assert rebuilt.count('<tr class="p"') == direct.count('<tr class="p"') == 32
+    assert "bad.xml: not an SPL document" in rebuilt
+    without_failures = CliRunner().invoke(app, ["report", str(tmp_path / "adme.jsonl"), "--out", str(tmp_path / "plain.html")])
+    assert without_failures.exit_code == 0, without_failures.output
+    assert _body((tmp_path / "plain.html").read_text(encoding="utf-8")) == _body(direct)
+
+
+def test_report_command_rejects_other_files(tmp_path):
+    from typer.testing import CliRunner
+
+    from admelabel.cli import app
+
+    extracted = tmp_path / "adme.jsonl"
+    extracted.write_text('{"text": "Absorption is rapid.", "label": "Absorption"}\n', encoding="utf-8")
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", str(extracted), "--out", str(out)])
+    assert result.exit_code != 0
+    assert "adme.jsonl" in result.output
+    assert "record 1 is not an annotation record" in result.output
+    assert not out.exists()
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "none.jsonl"), "--out", str(out)])
+    assert missing.exit_code != 0
+    assert "none.jsonl" in missing.output
+    bad_summary = CliRunner().invoke(app, ["report", str(extracted), "--out", str(out), "--summary-json", str(tmp_path / "x.json")])
+    assert bad_summary.exit_code != 0
+    assert "x.json" in bad_summary.output
+
+
 def test_report_counts_per_class(real_report):
     report, records = real_report
     text = report.read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ from admelabel.cli import augment as _augment  # noqa: F401
 from admelabel.cli import train as _train  # noqa: F401
 from admelabel.cli import annotate as _annotate  # noqa: F401
 from admelabel.cli import bench as _bench  # noqa: F401
+from admelabel.cli import report as _report  # noqa: F401
 
 __all__ = ["app", "main"]
 
