@@ -49,6 +49,8 @@ def _train_args(dataset, tiny_model, out, *extra):
 def test_train_writes_model_folder(dataset, tiny_model, tmp_path):
     from transformers import AutoModelForSequenceClassification
 
+    from admelabel.training.loop import resolve_precision
+
     result = runner.invoke(app, _train_args(dataset, tiny_model, tmp_path / "m"))
 
     assert result.exit_code == 0, result.output
@@ -61,6 +63,9 @@ def test_train_writes_model_folder(dataset, tiny_model, tmp_path):
     assert 0.0 <= info["metrics"]["micro_f1"] <= 1.0
     assert info["settings"]["epochs"] == 1
     assert info["settings"]["stages"][0]["name"] == "finetune"
+    assert info["settings"]["precision"] == resolve_precision("auto", "cpu")
+    assert info["settings"]["stages"][0]["settings"]["precision"] == info["settings"]["precision"]
+    assert "stage finetune: epoch 1/1 done, loss" in result.output
     assert not (tmp_path / "m.partial").exists()
     assert AutoModelForSequenceClassification.from_pretrained(tmp_path / "m").config.num_labels == len(LABELS)
 

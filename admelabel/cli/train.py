@@ -98,6 +98,11 @@ class TrainingProgress:
         elif kind == "step" and self.task is not None:
             self.progress.update(self.task, completed=event["step"], loss=event["loss"],
                                  rate=event["examples_per_second"])
+        elif kind == "epoch_end" and not self.progress.console.is_terminal:
+            # Rich draws no bar when standard error is a file or a pipe, so a log shows one line per epoch.
+            rate = self.progress.tasks[-1].fields.get("rate", 0.0) if self.progress.tasks else 0.0
+            self.progress.console.print(f"stage {event['stage']}: epoch {event['epoch']}/{event['epochs']} done, "
+                                        f"loss {event['loss']:.4f}, {rate:.1f} examples/s", highlight=False)
         elif kind == "skip":
             self.progress.console.print(f"stage {event['stage']}: finished before, restored from its checkpoint")
 
