@@ -81,9 +81,9 @@ def test_embed_texts_with_real_encoder(tmp_path: Path) -> None:
     model = BertForSequenceClassification.from_pretrained(path, num_hidden_layers=1, num_labels=2)
     tokenizer = AutoTokenizer.from_pretrained(path)
     texts = ["a wonderful film", "the plot makes no sense and the acting is poor", "dull", "great direction"]
-    vectors = embed_texts(model, tokenizer, texts, max_length=32, batch_size=3)
+    vectors = embed_texts(model, tokenizer, texts, max_length=32, batch_size=3, precision="fp32")
     assert vectors.shape == (4, model.config.hidden_size)
-    alone = embed_texts(model, tokenizer, texts[1:2], max_length=32)
+    alone = embed_texts(model, tokenizer, texts[1:2], max_length=32, precision="fp32")
     np.testing.assert_allclose(vectors[1], alone[0], atol=1e-4)
     assert not np.allclose(vectors[0], vectors[2])
 

@@ -179,8 +179,9 @@ def test_resume_rejects_checkpoint_of_other_data(train, tmp_path):
 def test_predict_proba_keeps_input_order(train):
     trained = train_classifier(train, method="vanilla", labels=LABELS, config=_config())
     texts = [e.text for e in train]
-    together = predict_proba(trained.model, trained.tokenizer, texts, batch_size=4, max_length=32)
-    one_by_one = [predict_proba(trained.model, trained.tokenizer, [t], max_length=32)[0] for t in texts[:5]]
+    together = predict_proba(trained.model, trained.tokenizer, texts, batch_size=4, max_length=32, precision="fp32")
+    one_by_one = [predict_proba(trained.model, trained.tokenizer, [t], max_length=32, precision="fp32")[0]
+                  for t in texts[:5]]
 
     assert together.shape == (len(texts), len(LABELS))
     assert together.sum(axis=1) == pytest.approx(1.0, abs=1e-5)

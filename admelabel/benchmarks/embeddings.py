@@ -17,38 +17,21 @@ def embed_texts(
     *,
     max_length: int = 128,
     batch_size: int = 32,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Return the last layer's hidden state at the first token ([CLS]) for each text.
 
-    ``model`` is a Hugging Face sequence classifier; it runs with
-    ``output_hidden_states=True`` under ``torch.inference_mode`` on the device of its
-    parameters. Texts are truncated to ``max_length`` tokens. Returns a float32 array
-    of shape ``(len(texts), hidden_size)``, rows in input order. Raises ``ValueError``
-    for a ``batch_size`` below 1.
+    ``model`` is a Hugging Face sequence classifier. It runs with
+    ``output_hidden_states=True`` in length-sorted batches on the device of its
+    parameters (``admelabel.training.inference.forward_sorted``). Texts are truncated
+    to ``max_length`` tokens. Returns a float32 array of shape ``(len(texts),
+    hidden_size)``, rows in input order. Raises ``ValueError`` for a ``batch_size``
+    below 1.
     """
-    import torch
+    from admelabel.training.inference import forward_sorted
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    hidden_size = model.config.hidden_size
-    if not texts:
-        return np.zeros((0, hidden_size), dtype=np.float32)
+    def first_token(output: Any) -> Any:
+        return output.hidden_states[-1][:, 0, :]
 
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    rows = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                list(texts[start : start + batch_size]),
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            ).to(device)
-            output = model(**batch, output_hidden_states=True)
-            rows.append(output.hidden_states[-1][:, 0, :].float().cpu().numpy())
-    if was_training:
-        model.train()
-    return np.concatenate(rows, axis=0)
+    return forward_sorted(model, tokenizer, texts, first_token, model.config.hidden_size, batch_size=batch_size,
+                          max_length=max_length, precision=precision, output_hidden_states=True)

@@ -389,7 +389,8 @@ def run_tsne_check(
     copies = rng.sample(copies, min(settings.tsne_points, len(copies)))
     originals = rng.sample(list(test), min(settings.tsne_points, len(test)))
     vectors = {
-        name: embed_texts(trained.model, trained.tokenizer, [e.text for e in examples], max_length=config.max_length)
+        name: embed_texts(trained.model, trained.tokenizer, [e.text for e in examples], max_length=config.max_length,
+                           precision=config.precision)
         for name, examples in (("augmented", copies), ("original", originals))
     }
     path = plot_tsne(
