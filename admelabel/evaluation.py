@@ -9,6 +9,7 @@ class, macro-F1, per-class F1 and the confusion matrix. Each method is trained o
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from admelabel.dataset import Example, count_overlap
+from admelabel.dataset import Example, count_overlap, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def run_comparison(
     protocol: str = "holdout",
     progress: Callable[[dict[str, Any]], None] | None = None,
     augment_fn: Callable[[Sequence[Example], int], Sequence[Example]] | None = None,
+    previous: ComparisonReport | None = None,
 ) -> ComparisonReport:
     """Train and score every method on every (train, test) split with every seed.
 
@@ -256,6 +258,10 @@ def run_comparison(
     augment_fn : callable, optional
         ``augment_fn(train, seed)`` returning the complete pre-finetuning data; replaces
         the call to ``augment_examples``.
+    previous : ComparisonReport, optional
+        A partial report of the same comparison (same settings and splits), for
+        example the one saved after each run by ``admelabel evaluate --json``. Its runs
+        are kept and not trained again.
 
     Returns
     -------
@@ -265,6 +271,8 @@ def run_comparison(
     ------
     ValueError
         For an empty list of splits, seeds or methods, or an unknown method.
+    DataError
+        When ``previous`` was made with other settings or on other splits.
     """
     from admelabel.training.inference import predict_labels
     from admelabel.training.recipes import METHODS, augmented_training_set, train_classifier
@@ -281,7 +289,17 @@ def run_comparison(
         report.splits.append({
             "index": index, "n_train": len(train), "n_test": len(test), "overlap": count_overlap(train, test),
             "train_class_counts": dict(Counter(example.label for example in train)),
+            "train_sha256": fingerprint(train), "test_sha256": fingerprint(test),
         })
+    done: set[tuple[str, int, int]] = set()
+    if previous is not None:
+        _check_same_comparison(previous, report)
+        for run in previous.runs:
+            key = (run["method"], run["split"], run["seed"])
+            if run["method"] in methods and run["seed"] in seeds and run["split"] < len(splits) and key not in done:
+                report.runs.append(run)
+                done.add(key)
+        log.info("resuming: %d of %d runs were finished before", len(done), len(splits) * len(seeds) * len(methods))
     started = time.perf_counter()
     total = len(splits) * len(seeds) * len(methods)
     count = 0
@@ -293,6 +311,8 @@ def run_comparison(
             augmented = None
             for method in methods:
                 count += 1
+                if (method, index, seed) in done:
+                    continue
                 if progress is not None:
                     progress({"event": "run", "method": method, "split": index, "seed": seed, "index": count, "total": total})
                 if method == "prefinetune-da" and augmented is None:
@@ -319,6 +339,28 @@ def run_comparison(
                     progress({"event": "run_done", "report": report, "index": count, "total": total})
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_same_comparison(previous: ComparisonReport, report: ComparisonReport) -> None:
+    """Raise ``DataError`` unless ``previous`` was made with the settings and splits of ``report``."""
+    from admelabel.errors import DataError
+
+    def normalised(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    settings = {key: value for key, value in previous.settings.items() if key in report.settings}
+    if normalised(settings) != normalised(report.settings) or previous.split_name != report.split_name \
+            or previous.protocol != report.protocol or list(previous.labels) != list(report.labels):
+        raise DataError("the partial report to resume was made with other settings (split, protocol, classes or "
+                        "training options); rerun with the same options, or start again without --resume")
+    if len(previous.splits) != len(report.splits):
+        raise DataError(f"the partial report to resume has {len(previous.splits)} splits, this run has "
+                        f"{len(report.splits)}; rerun with the same inputs and options, or start again without --resume")
+    for old, new in zip(previous.splits, report.splits):
+        keys = [key for key in ("n_train", "n_test", "train_sha256", "test_sha256") if key in old]
+        if any(old[key] != new[key] for key in keys):
+            raise DataError(f"split {new['index']} of the partial report to resume holds other examples; "
+                            "rerun with the same inputs, or start again without --resume")
 
 
 def save_plots(report: ComparisonReport, out_dir: str | os.PathLike[str]) -> list[Path]:

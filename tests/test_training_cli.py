@@ -155,6 +155,28 @@ def test_evaluate_writes_table_json_and_plots(dataset, tiny_model, tmp_path):
     assert (tmp_path / "plots" / "per_class_f1.png").is_file()
     assert (tmp_path / "plots" / "confusion_lp-ft.png").is_file()
 
+    # A run stopped after three of its four runs left them beside --json; --resume trains only the fourth.
+    partial = dict(report, runs=report["runs"][:3])
+    (tmp_path / "report.holdout.partial.json").write_text(json.dumps(partial))
+    resumed = runner.invoke(app, [
+        "evaluate", str(dataset), "--methods", "vanilla,lp-ft", "--seed-list", "0,1", "--split", "random",
+        "--model", str(tiny_model), "--epochs", "1", "--max-length", "32", "--threads", "2",
+        "--json", str(tmp_path / "report.json"), "--resume",
+    ])
+    assert resumed.exit_code == 0, resumed.output
+    assert "3 finished holdout runs read" in resumed.output
+    again = json.loads((tmp_path / "report.json").read_text())
+    assert again["runs"][:3] == report["runs"][:3]
+    assert again["runs"][3]["metrics"] == report["runs"][3]["metrics"]
+    assert not (tmp_path / "report.holdout.partial.json").exists()
+
+
+def test_evaluate_resume_needs_json(dataset):
+    result = runner.invoke(app, ["evaluate", str(dataset), "--methods", "vanilla", "--resume"])
+
+    assert result.exit_code == 2
+    assert "--resume needs --json" in result.output
+
 
 def test_evaluate_rejects_unknown_method(dataset):
     result = runner.invoke(app, ["evaluate", str(dataset), "--methods", "vanilla,mixup"])

@@ -60,3 +60,54 @@ def test_comparison_rejects_unknown_method():
     with pytest.raises(ValueError, match="unknown methods"):
         run_comparison([(examples, examples)], methods=["mixup"], labels=LABELS, config=CONFIG, seeds=[0],
                        split_name="random")
+
+
+class _StopAfterRuns(Exception):
+    pass
+
+
+def test_comparison_resumes_from_partial_report():
+    from admelabel.evaluation import ComparisonReport
+
+    examples = make_examples()
+    train, test = examples[::2], examples[1::2]
+    saved = {}
+
+    def stop_after_two(event):
+        if event["event"] == "run_done":
+            saved["report"] = json.loads(json.dumps(event["report"].to_dict()))
+            if event["index"] == 2:
+                raise _StopAfterRuns
+
+    with pytest.raises(_StopAfterRuns):
+        run_comparison([(train, test)], methods=["vanilla", "lp-ft"], labels=LABELS, config=CONFIG, seeds=[0, 1],
+                       split_name="random", progress=stop_after_two)
+    partial = ComparisonReport.from_dict(saved["report"])
+    assert len(partial.runs) == 2
+
+    started = []
+    resumed = run_comparison([(train, test)], methods=["vanilla", "lp-ft"], labels=LABELS, config=CONFIG, seeds=[0, 1],
+                             split_name="random", previous=partial,
+                             progress=lambda event: started.append(event) if event["event"] == "run" else None)
+    complete = run_comparison([(train, test)], methods=["vanilla", "lp-ft"], labels=LABELS, config=CONFIG, seeds=[0, 1],
+                              split_name="random")
+
+    assert [(e["method"], e["seed"]) for e in started] == [("vanilla", 1), ("lp-ft", 1)]
+    assert [(r["method"], r["seed"]) for r in resumed.runs] == [("vanilla", 0), ("lp-ft", 0), ("vanilla", 1), ("lp-ft", 1)]
+    assert [r["metrics"]["micro_f1"] for r in resumed.runs] == [r["metrics"]["micro_f1"] for r in complete.runs]
+
+
+def test_comparison_resume_rejects_other_settings():
+    from admelabel.errors import DataError
+
+    examples = make_examples()
+    train, test = examples[::2], examples[1::2]
+    earlier = run_comparison([(train, test)], methods=["lp-ft"], labels=LABELS, config=CONFIG, seeds=[0],
+                             split_name="random")
+
+    with pytest.raises(DataError, match="other settings"):
+        run_comparison([(train, test)], methods=["lp-ft"], labels=LABELS, config=replace(CONFIG, epochs=2), seeds=[0],
+                       split_name="random", previous=earlier)
+    with pytest.raises(DataError, match="split 0 of the partial report to resume holds other examples"):
+        run_comparison([(train[:-2], test)], methods=["lp-ft"], labels=LABELS, config=CONFIG, seeds=[0],
+                       split_name="random", previous=earlier)

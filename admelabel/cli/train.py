@@ -252,6 +252,25 @@ def _augment_cache_options() -> dict[str, Any]:
     return {"cache_dir": default_cache_dir()}
 
 
+def _partial_report(json_out: Path, protocol: str) -> Any:
+    """Return the report saved after each run of an earlier ``evaluate --json JSON_OUT``, or None when there is none."""
+    import json
+
+    from admelabel.errors import InputError
+    from admelabel.evaluation import ComparisonReport
+
+    path = json_out.with_name(f"{json_out.stem}.{protocol}.partial.json")
+    if not path.is_file():
+        err_console.print(f"--resume: {path} not found, so every {protocol} run starts now", highlight=False)
+        return None
+    try:
+        report = ComparisonReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(path, f"cannot read the saved runs ({exc}); delete the file to start again") from None
+    err_console.print(f"--resume: {len(report.runs)} finished {protocol} runs read from {path}", highlight=False)
+    return report
+
+
 def _parse_seeds(seeds: int, seed_list: str | None) -> list[int]:
     if seed_list:
         try:
@@ -286,6 +305,7 @@ def evaluate(
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: all available cores)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
+    resume: bool = typer.Option(False, "--resume", help="Keep the finished runs saved beside --json by a stopped run with the same options, and train only the rest."),
 ) -> None:
     """Compare training methods over seeds on a holdout split and/or k-fold cross-validation."""
     from admelabel.dataset import SPLIT_MODES, holdout_split, kfold_splits
@@ -304,6 +324,8 @@ def evaluate(
     _check_options(epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, threads=threads,
                    seeds=seeds, folds=folds, test_size=test_size)
     seed_values = _parse_seeds(seeds, seed_list)
+    if resume and json_out is None:
+        raise ValueError("--resume needs --json: the finished runs are saved beside that file")
     profile, config = build_config(profile=profile, model=model, epochs=epochs, batch_size=batch_size, lr=lr,
                                    max_length=max_length, grid=grid, seed=0, threads=threads, device=device,
                                    precision=precision)
@@ -336,9 +358,10 @@ def evaluate(
                 else:
                     stage_progress(event)
 
+            previous = _partial_report(json_out, name) if resume else None
             report = run_comparison(splits, methods=method_list, labels=LABELS, config=config, seeds=seed_values,
                                     augment_method=augment, augment_options=_augment_cache_options(),
-                                    split_name=split, protocol=name, progress=on_event)
+                                    split_name=split, protocol=name, progress=on_event, previous=previous)
             display.update(overall, completed=len(report.runs))
         report.settings.update(profile=profile, inputs=[str(p) for p in inputs], split_seed=split_seed,
                                test_size=test_size if name == "holdout" else None, folds=folds if name == "kfold" else None)
