@@ -348,8 +348,11 @@ def _check_same_comparison(previous: ComparisonReport, report: ComparisonReport)
     def normalised(value: Any) -> str:
         return json.dumps(value, sort_keys=True, default=str)
 
-    settings = {key: value for key, value in previous.settings.items() if key in report.settings}
-    if normalised(settings) != normalised(report.settings) or previous.split_name != report.split_name \
+    # Threads and device change the speed of a run, not what it trains, so a resume may change them.
+    ignored = {"num_threads", "device", "checkpoint_dir", "resume"}
+    settings = {key: value for key, value in previous.settings.items() if key in report.settings and key not in ignored}
+    current = {key: value for key, value in report.settings.items() if key not in ignored}
+    if normalised(settings) != normalised(current) or previous.split_name != report.split_name \
             or previous.protocol != report.protocol or list(previous.labels) != list(report.labels):
         raise DataError("the partial report to resume was made with other settings (split, protocol, classes or "
                         "training options); rerun with the same options, or start again without --resume")

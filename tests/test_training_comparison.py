@@ -108,6 +108,9 @@ def test_comparison_resume_rejects_other_settings():
     with pytest.raises(DataError, match="other settings"):
         run_comparison([(train, test)], methods=["lp-ft"], labels=LABELS, config=replace(CONFIG, epochs=2), seeds=[0],
                        split_name="random", previous=earlier)
+    other_threads = run_comparison([(train, test)], methods=["lp-ft"], labels=LABELS, config=replace(CONFIG, num_threads=1),
+                                   seeds=[0], split_name="random", previous=earlier)
+    assert other_threads.runs == earlier.runs
     with pytest.raises(DataError, match="split 0 of the partial report to resume holds other examples"):
         run_comparison([(train[:-2], test)], methods=["lp-ft"], labels=LABELS, config=CONFIG, seeds=[0],
                        split_name="random", previous=earlier)
