@@ -350,10 +350,10 @@ class AnnotateSummary:
         if result.status == "failed":
             self.failures.append((result.source, result.reason or "failed"))
             return
-        self.labels_read += 1
         if result.status == "skipped":
-            self.labels_skipped += 1
+            # Counted with its records by add_written_label when the resumed file was read.
             return
+        self.labels_read += 1
         if result.status == STATUS_NO_PK:
             self.labels_without_pk.append(result.source)
             return
@@ -363,6 +363,22 @@ class AnnotateSummary:
         self.labels_with_pk += 1
         for record in result.records:
             self.add_record(record)
+
+    def add_written_label(self, records: list[dict[str, Any]]) -> None:
+        """Count one label that an earlier run already wrote to the output that ``--resume`` continues."""
+        first = records[0]
+        self.labels_read += 1
+        self.labels_skipped += 1
+        source = str(first.get("source"))
+        if first.get("status") == STATUS_NO_PK:
+            self.labels_without_pk.append(source)
+        elif first.get("status") == STATUS_NO_PARAGRAPHS:
+            self.labels_without_paragraphs.append(source)
+        else:
+            self.labels_with_pk += 1
+            for record in records:
+                if record.get("status") == STATUS_OK:
+                    self.add_record(record)
 
     def add_record(self, record: dict[str, Any]) -> None:
         """Count one paragraph record."""
@@ -575,8 +591,13 @@ def _run_config(annotator: Annotator, include_tables: bool, fmt: str) -> dict[st
             "precision": annotator.precision}
 
 
-def _prepare_resume(out: Path, partial: Path, state_path: Path, config: dict[str, Any]) -> set[tuple[str, str, str]]:
-    """Bring ``partial`` back to its last committed size and return the keys of the labels it contains."""
+def _prepare_resume(out: Path, partial: Path, state_path: Path, config: dict[str, Any],
+                    summary: AnnotateSummary) -> set[tuple[str, str, str]]:
+    """Bring ``partial`` back to its last committed size, count its labels in ``summary`` and return their keys.
+
+    The records of one label are contiguous in the file, so the labels are counted one
+    at a time and memory does not grow with the file.
+    """
     import shutil
 
     if state_path.is_file():
@@ -606,8 +627,17 @@ def _prepare_resume(out: Path, partial: Path, state_path: Path, config: dict[str
         with partial.open("r+b") as handle:
             handle.truncate(committed)
     done = set()
+    current_key, current_records = None, []
     for record in read_annotations(partial, "csv" if config["format"] == "csv" else "jsonl"):
-        done.add(label_key(record.get("set_id"), record.get("version"), record.get("source")))
+        key = label_key(record.get("set_id"), record.get("version"), record.get("source"))
+        if key != current_key and current_records:
+            summary.add_written_label(current_records)
+            current_records = []
+        current_key = key
+        current_records.append(record)
+        done.add(key)
+    if current_records:
+        summary.add_written_label(current_records)
     return done
 
 
@@ -646,11 +676,11 @@ def annotate_to_file(
     state_path = out.with_name(out.name + STATE_SUFFIX)
     config = _run_config(annotator, include_tables, fmt)
 
-    done = _prepare_resume(out, partial, state_path, config) if resume else set()
+    summary = AnnotateSummary(low_confidence_threshold=low_confidence)
+    done = _prepare_resume(out, partial, state_path, config, summary) if resume else set()
     if not resume and partial.exists():
         log.info("starting over: removing the unfinished %s (use --resume to continue it)", partial)
         partial.unlink()
-    summary = AnnotateSummary(low_confidence_threshold=low_confidence)
     out.parent.mkdir(parents=True, exist_ok=True)
 
     with partial.open("a", encoding="utf-8", newline="") as handle:

@@ -224,7 +224,7 @@ class Interrupted(Exception):
 
 def test_resume_after_interruption(annotator, real_sources, tmp_path):
     full = tmp_path / "full.jsonl"
-    annotate_to_file(real_sources, full, annotator, chunk_size=4)
+    full_summary = annotate_to_file(real_sources, full, annotator, chunk_size=4)
     expected = [(record["id"], record["predicted"]) for record in read_annotations(full)]
 
     out = tmp_path / "adme.jsonl"
@@ -246,6 +246,13 @@ def test_resume_after_interruption(annotator, real_sources, tmp_path):
     assert len(set(resumed)) == len(resumed)
     assert summary.labels_skipped == 8  # two chunks of four were committed before the interruption
     assert not out.with_name("adme.jsonl.partial").exists()
+    # The summary of the resumed run describes the whole file, as the uninterrupted run's does.
+    assert summary.paragraphs == full_summary.paragraphs
+    assert summary.labels_read == full_summary.labels_read
+    assert summary.labels_with_pk == full_summary.labels_with_pk
+    assert sorted(summary.labels_without_pk) == sorted(full_summary.labels_without_pk)
+    assert summary.per_class == full_summary.per_class
+    assert summary.agreement == full_summary.agreement
 
 
 def test_resume_finished_run_adds_new_labels(annotator, spl_dir, tmp_path):
@@ -255,7 +262,8 @@ def test_resume_finished_run_adds_new_labels(annotator, spl_dir, tmp_path):
     ids = [record["id"] for record in read_annotations(out)]
     assert first.paragraphs == 9
     assert second.labels_skipped == 1
-    assert second.paragraphs == 2
+    assert second.labels_with_pk == 2
+    assert second.paragraphs == 11  # 9 kept from the first run, 2 new
     assert len(ids) == len(set(ids)) == 11
 
 
@@ -320,6 +328,16 @@ def test_cli_bad_inputs_carry_on(tiny_adme_model, spl_dir, tmp_path):
     records = list(read_annotations(out))
     assert [r["status"] for r in records].count("ok") == 9
     assert [r["status"] for r in records].count("no_pk_section") == 1
+
+
+def test_cli_nothing_readable_exit_two(tiny_adme_model, tmp_path):
+    (tmp_path / "notes.xml").write_text("these are notes, not XML")
+    for extra in ([], ["--out", str(tmp_path / "adme.jsonl")]):
+        result = runner.invoke(app, ["annotate", str(tmp_path / "notes.xml"), "--model", str(tiny_adme_model), "--workers", "0", *extra])
+        assert result.exit_code == 2, result.output
+        assert "no SPL label could be read" in result.output
+        assert "notes.xml: malformed XML" in result.output
+    assert not (tmp_path / "adme.jsonl").exists()
 
 
 def test_cli_good_batch_exit_zero(tiny_adme_model, spl_dir, tmp_path):

@@ -125,9 +125,9 @@ def annotate(
         raise ValueError("--resume needs --out: it continues the run that writes that file")
 
     model_dir = resolve_model_dir(model, models_dir)
-    if not quiet:
-        err_console.print(f"model: {model_dir}", highlight=False)
     annotator = load_annotator(model_dir, batch_size=batch_size, device=device, precision=precision)
+    if not quiet:
+        err_console.print(f"model: {model_dir} ({annotator.device}, {annotator.precision})", highlight=False)
 
     if out is not None:
         try:
@@ -137,6 +137,12 @@ def annotate(
             raise typer.Exit(130) from None
     else:
         summary = _annotate_to_terminal(inputs, fmt, annotator, tables, workers, low_confidence, data_dir, summary_only, quiet)
+        if summary.labels_read == 0:
+            # The same outcome as with --out, where nothing is written: exit code 2, not 1.
+            from admelabel.errors import InputError
+
+            reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
+            raise InputError(", ".join(str(item) for item in inputs), f"no SPL label could be read ({reasons or 'no input'})")
 
     if summary_json is not None:
         write_json_atomic(summary_json, summary.to_dict())
@@ -144,7 +150,10 @@ def annotate(
         summary_console = err_console if out is None and fmt != "table" else console
         for table in summary_tables(summary):
             summary_console.print(table)
-        if out is not None:
+        if out is not None and summary.labels_skipped:
+            summary_console.print(f"Wrote {out}: {summary.paragraphs} paragraphs in all, with the {summary.labels_skipped} "
+                                  "labels of the earlier run kept as they were", highlight=False, soft_wrap=True)
+        elif out is not None:
             summary_console.print(f"Wrote {summary.paragraphs} paragraphs to {out}", highlight=False, soft_wrap=True)
         for source in summary.labels_without_pk[:MAX_LISTED]:
             err_console.print(f"no PK section (LOINC 43682-4): {source}", highlight=False, soft_wrap=True)
