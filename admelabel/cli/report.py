@@ -28,7 +28,8 @@ def report(
     failures = _read_failures(summary_json) if summary_json is not None else []
     stats = build_report_from_file(annotations, out, failures=failures, low_confidence=low_confidence, title=title)
     if not quiet:
-        err_console.print(f"{stats['paragraphs']} paragraphs of {stats['labels']} labels -> {out}", highlight=False)
+        labels = "label" if stats["labels"] == 1 else "labels"
+        err_console.print(f"{stats['paragraphs']} paragraphs of {stats['labels']} {labels} -> {out}", highlight=False)
 
 
 def _read_failures(path: Path) -> list[tuple[str, str]]:

@@ -52,7 +52,9 @@ def load_training_examples(inputs: Sequence[str | os.PathLike[str]]) -> tuple[li
         summary["labels_read"] = extract_summary.labels_read
         summary["failures"] = [f"{source}: {reason}" for source, reason in extract_summary.failures]
     if not examples:
-        raise DataError(f"no labelled PK paragraphs found in {', '.join(map(str, paths + corpus))}")
+        failures = summary["failures"]
+        detail = f" ({len(failures)} input(s) could not be read: {'; '.join(failures[:3])})" if failures else ""
+        raise DataError(f"no labelled PK paragraphs found in {', '.join(map(str, paths + corpus))}{detail}")
     summary["n_examples"] = len(examples)
     return examples, summary
 

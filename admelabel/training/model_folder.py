@@ -82,8 +82,11 @@ def save_model_folder(
 
     staging = partial_dir(directory)
     staging.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(staging, safe_serialization=True)
-    tokenizer.save_pretrained(staging)
+    from admelabel.training.models import _quiet_transformers
+
+    with _quiet_transformers():  # a one-file model needs no "Writing model shards" bar
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
     info = {
         "task": task,
         "labels": list(labels),
