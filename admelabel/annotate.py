@@ -708,7 +708,7 @@ def annotate_to_file(
         reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
         partial.unlink(missing_ok=True)
         state_path.unlink(missing_ok=True)
-        raise InputError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'})")
+        raise InputError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them")
     if fmt == "html":
         from admelabel.report import write_report
 

@@ -210,6 +210,6 @@ def extract_dataset(
     records = list(extract_records(paths, include_tables=include_tables, summary=summary, on_document=on_document, home=home))
     if summary.labels_read == 0:
         reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
-        raise SPLError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'})")
+        raise SPLError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them")
     write_records(records, out, fmt=fmt)
     return summary

@@ -142,7 +142,7 @@ def annotate(
             from admelabel.errors import InputError
 
             reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
-            raise InputError(", ".join(str(item) for item in inputs), f"no SPL label could be read ({reasons or 'no input'})")
+            raise InputError(", ".join(str(item) for item in inputs), f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them")
 
     if summary_json is not None:
         write_json_atomic(summary_json, summary.to_dict())
