@@ -254,7 +254,7 @@ def render_report(
     labels_total = sum(len(v) for v in drugs.values())
     meta = (
         f"model {_esc(model_name)}{' (created ' + _esc(created) + ')' if created else ''}; "
-        f"{labels_total} labels with PK paragraphs from {len(drugs)} drugs, {len(without_pk)} without a PK section, {len(failures)} failed; "
+        f"{labels_total} labels with PK paragraphs from {len(drugs)} drugs, {len(without_pk)} without PK paragraphs, {len(failures)} failed; "
         f"{total} paragraphs, {disagreements} disagree with the heading rules, {low} below confidence {low_confidence:g}; "
         f"admelabel {__version__}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
     )

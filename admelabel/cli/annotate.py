@@ -104,7 +104,8 @@ def annotate(
     """Classify every Pharmacokinetics paragraph of SPL labels as Absorption, Distribution, Metabolism, Excretion or Other.
 
     Exit code 0 when every input was read, 1 when any input failed (the others are
-    still annotated), 2 for a missing or unusable model or an invalid option.
+    still annotated), 2 when no input could be read, for a missing or unusable model,
+    or for an invalid option.
     """
     from admelabel.annotate import annotate_to_file, format_for_path, load_annotator, resolve_model_dir
     from admelabel.io import write_json_atomic

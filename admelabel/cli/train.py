@@ -184,7 +184,7 @@ def train(
         out = staging.with_name(staging.name[: -len(".partial")])
         console.print(f"Resuming {staging} with the settings it was started with", highlight=False)
     if not inputs:
-        raise ValueError("no INPUT given; pass SPL files, folders, zips or a dataset .jsonl")
+        raise ValueError("no INPUT given; pass SPL files, folders, zips, corpus: (the fetched corpus) or a dataset .jsonl")
     _choice("method", method, METHODS)
     _choice("split", split, SPLIT_MODES)
     _choice("augment", augment, ("eda", "apertium", "backtranslate"))

@@ -54,7 +54,9 @@ def load_training_examples(inputs: Sequence[str | os.PathLike[str]]) -> tuple[li
     if not examples:
         failures = summary["failures"]
         detail = f" ({len(failures)} input(s) could not be read: {'; '.join(failures[:3])})" if failures else ""
-        raise DataError(f"no labelled PK paragraphs found in {', '.join(map(str, paths + corpus))}{detail}")
+        raise DataError(f"no labelled PK paragraphs found in {', '.join(map(str, paths + corpus))}{detail}; "
+                        "pass DailyMed SPL labels that have a Pharmacokinetics section, or a dataset JSONL "
+                        "written by 'admelabel extract'")
     summary["n_examples"] = len(examples)
     return examples, summary
 
