@@ -286,6 +286,27 @@ def write_report(
     return Path(out)
 
 
+def _read_annotation_file(annotations: Any) -> Any:
+    """Yield the records of ``annotations``, adding to a read error what the command expects."""
+    from admelabel.annotate import read_annotations
+    from admelabel.errors import InputError
+
+    try:
+        yield from read_annotations(annotations)
+    except InputError as exc:
+        raise InputError(annotations, f"{exc.reason}; pass the JSONL or CSV that 'admelabel annotate' wrote") from None
+
+
+def _check_annotation_record(annotations: Any, number: int, record: Any) -> None:
+    """Raise ``InputError`` unless ``record`` looks like a record that ``admelabel annotate`` wrote."""
+    from admelabel.errors import InputError
+
+    status = record.get("status") if isinstance(record, dict) else None
+    if status is None or (status == "ok" and not {"predicted", "confidence"} <= record.keys()):
+        raise InputError(annotations, f"record {number} is not an annotation record of 'admelabel annotate' "
+                                      "(it lacks status, predicted or confidence); pass the JSONL or CSV that annotate wrote")
+
+
 def build_report_from_file(
     annotations: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -301,16 +322,12 @@ def build_report_from_file(
     Raises ``InputError`` for a missing file or a record that ``admelabel annotate``
     did not write; nothing is written then.
     """
-    from admelabel.annotate import read_annotations
     from admelabel.errors import InputError
 
     records = []
     models: set[str] = set()
-    for number, record in enumerate(read_annotations(annotations), start=1):
-        status = record.get("status") if isinstance(record, dict) else None
-        if status is None or (status == "ok" and not {"predicted", "confidence"} <= record.keys()):
-            raise InputError(annotations, f"record {number} is not an annotation record of 'admelabel annotate' "
-                                          "(it lacks status, predicted or confidence); pass the JSONL or CSV that annotate wrote")
+    for number, record in enumerate(_read_annotation_file(annotations), start=1):
+        _check_annotation_record(annotations, number, record)
         if record.get("model"):
             models.add(str(record["model"]))
         records.append(record)

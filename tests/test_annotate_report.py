@@ -122,6 +122,12 @@ def test_report_command_rejects_other_files(tmp_path):
     assert "adme.jsonl" in result.output
     assert "record 1 is not an annotation record" in result.output
     assert not out.exists()
+    not_json = tmp_path / "notes.jsonl"
+    not_json.write_text("these are notes\n", encoding="utf-8")
+    garbled = CliRunner().invoke(app, ["report", str(not_json), "--out", str(out)])
+    assert garbled.exit_code != 0
+    assert "line 1 is not valid JSON" in garbled.output
+    assert "pass the JSONL or CSV that 'admelabel annotate' wrote" in garbled.output
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "none.jsonl"), "--out", str(out)])
     assert missing.exit_code != 0
     assert "none.jsonl" in missing.output
