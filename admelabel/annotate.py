@@ -30,7 +30,7 @@ from typing import Any
 
 from admelabel import LABELS
 from admelabel.errors import InputError, ModelError
-from admelabel.extract import RECORD_FIELDS, document_records
+from admelabel.extract import RECORD_FIELDS, document_records, no_label_read_reason
 from admelabel.io import atomic_write, write_json_atomic
 from admelabel.pk import label_document
 from admelabel.spl.reader import read_spl_bytes
@@ -705,10 +705,9 @@ def annotate_to_file(
         _write_state(state_path, config, handle)
 
     if summary.labels_read == 0 and not done:
-        reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
         partial.unlink(missing_ok=True)
         state_path.unlink(missing_ok=True)
-        raise InputError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them")
+        raise InputError(", ".join(str(p) for p in paths), no_label_read_reason(summary.failures))
     if fmt == "html":
         from admelabel.report import write_report
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,12 @@ def iter_documents(inputs: Iterable[SPLInput], summary: ExtractSummary | None = 
             summary.failures.append((exc.source, exc.reason))
 
 
+def no_label_read_reason(failures: Sequence[tuple[str, str]]) -> str:
+    """Return the error text for a batch in which no input was an SPL label, quoting the first failures."""
+    reasons = "; ".join(f"{source}: {reason}" for source, reason in failures[:3])
+    return f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them"
+
+
 def extract_records(
     paths: Iterable[str | Path],
     *,
@@ -209,7 +215,6 @@ def extract_dataset(
     paths = list(paths)
     records = list(extract_records(paths, include_tables=include_tables, summary=summary, on_document=on_document, home=home))
     if summary.labels_read == 0:
-        reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
-        raise SPLError(", ".join(str(p) for p in paths), f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them")
+        raise SPLError(", ".join(str(p) for p in paths), no_label_read_reason(summary.failures))
     write_records(records, out, fmt=fmt)
     return summary

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from admelabel import LABELS, __version__
+from admelabel.errors import InputError
 from admelabel.io import write_text_atomic
 
 __all__ = ["render_report", "write_report", "CLASS_COLOURS"]
@@ -289,7 +290,6 @@ def write_report(
 def _read_annotation_file(annotations: Any) -> Any:
     """Yield the records of ``annotations``, adding to a read error what the command expects."""
     from admelabel.annotate import read_annotations
-    from admelabel.errors import InputError
 
     try:
         yield from read_annotations(annotations)
@@ -299,8 +299,6 @@ def _read_annotation_file(annotations: Any) -> Any:
 
 def _check_annotation_record(annotations: Any, number: int, record: Any) -> None:
     """Raise ``InputError`` unless ``record`` looks like a record that ``admelabel annotate`` wrote."""
-    from admelabel.errors import InputError
-
     status = record.get("status") if isinstance(record, dict) else None
     if status is None or (status == "ok" and not {"predicted", "confidence"} <= record.keys()):
         raise InputError(annotations, f"record {number} is not an annotation record of 'admelabel annotate' "
@@ -322,8 +320,6 @@ def build_report_from_file(
     Raises ``InputError`` for a missing file or a record that ``admelabel annotate``
     did not write; nothing is written then.
     """
-    from admelabel.errors import InputError
-
     records = []
     models: set[str] = set()
     for number, record in enumerate(_read_annotation_file(annotations), start=1):

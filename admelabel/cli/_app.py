@@ -21,6 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+PRECISION_HELP = "auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."
+
 console = Console()
 err_console = Console(stderr=True)
 

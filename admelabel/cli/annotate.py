@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from admelabel import LABELS
-from admelabel.cli._app import app, console, err_console, handle_errors
+from admelabel.cli._app import PRECISION_HELP, app, console, err_console, handle_errors
 
 MAX_LABEL_TABLES = 20
 """With more labels than this, the terminal shows only the summary (as with --summary-only)."""
@@ -94,7 +94,7 @@ def annotate(
     workers: int | None = typer.Option(None, "--workers", help="Processes that parse labels. Default: min(4, CPU count); 0 parses in this process."),
     batch_size: int = typer.Option(64, "--batch-size", help="Paragraphs per inference batch."),
     device: str | None = typer.Option(None, "--device", help="Torch device, e.g. cpu or cuda. Default: cuda when a GPU is present."),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
+    precision: str = typer.Option("auto", "--precision", help=PRECISION_HELP),
     low_confidence: float = typer.Option(0.6, "--low-confidence", help="Confidence below which a paragraph counts as low confidence (0 to 1)."),
     summary_only: bool = typer.Option(False, "--summary-only", help=f"Print only the summary, not a table per label (automatic above {MAX_LABEL_TABLES} labels)."),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Also write the run summary as JSON to this file."),
@@ -141,9 +141,9 @@ def annotate(
         if summary.labels_read == 0:
             # The same outcome as with --out, where nothing is written: exit code 2, not 1.
             from admelabel.errors import InputError
+            from admelabel.extract import no_label_read_reason
 
-            reasons = "; ".join(f"{source}: {reason}" for source, reason in summary.failures[:3])
-            raise InputError(", ".join(str(item) for item in inputs), f"no SPL label could be read ({reasons or 'no input'}); pass DailyMed SPL XML files, folders or zips of them")
+            raise InputError(", ".join(str(item) for item in inputs), no_label_read_reason(summary.failures))
 
     if summary_json is not None:
         write_json_atomic(summary_json, summary.to_dict())

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from admelabel import LABELS
-from admelabel.cli._app import app, console, err_console, handle_errors
+from admelabel.cli._app import PRECISION_HELP, app, console, err_console, handle_errors
 
 METHOD_HELP = "prefinetune-da (default), vanilla, oversample or lp-ft."
 RUN_FILE = "run.json"
@@ -87,6 +87,7 @@ class TrainingProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.task: Any = None
+        self.rate = 0.0
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["event"]
@@ -96,13 +97,12 @@ class TrainingProgress:
             self.task = self.progress.add_task(event["stage"], total=event["total_steps"], completed=event["completed"],
                                                loss=float("nan"), rate=0.0)
         elif kind == "step" and self.task is not None:
-            self.progress.update(self.task, completed=event["step"], loss=event["loss"],
-                                 rate=event["examples_per_second"])
+            self.rate = event["examples_per_second"]
+            self.progress.update(self.task, completed=event["step"], loss=event["loss"], rate=self.rate)
         elif kind == "epoch_end" and not self.progress.console.is_terminal:
             # Rich draws no bar when standard error is a file or a pipe, so a log shows one line per epoch.
-            rate = self.progress.tasks[-1].fields.get("rate", 0.0) if self.progress.tasks else 0.0
             self.progress.console.print(f"stage {event['stage']}: epoch {event['epoch']}/{event['epochs']} done, "
-                                        f"loss {event['loss']:.4f}, {rate:.1f} examples/s", highlight=False)
+                                        f"loss {event['loss']:.4f}, {self.rate:.1f} examples/s", highlight=False)
         elif kind == "skip":
             self.progress.console.print(f"stage {event['stage']}: finished before, restored from its checkpoint")
 
@@ -159,7 +159,7 @@ def train(
     profile: str | None = typer.Option(None, "--profile", help="cpu or full (default: full with a CUDA GPU, else cpu)."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: all available cores)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
+    precision: str = typer.Option("auto", "--precision", help=PRECISION_HELP),
     out: Path | None = typer.Option(None, "--out", "-o", help="Model folder to write (default: MODELS_DIR/<method>-<YYYYmmdd-HHMMSS>)."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help="Where default model folders go."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run from its folder (the .partial folder or the name it was to get)."),
@@ -304,7 +304,7 @@ def evaluate(
     profile: str | None = typer.Option(None, "--profile", help="cpu or full (default: full with a CUDA GPU, else cpu)."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: all available cores)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the GPU or CPU supports bfloat16, else fp32), bf16 or fp32."),
+    precision: str = typer.Option("auto", "--precision", help=PRECISION_HELP),
     resume: bool = typer.Option(False, "--resume", help="Keep the finished runs saved beside --json by a stopped run with the same options, and train only the rest."),
 ) -> None:
     """Compare training methods over seeds on a holdout split and/or k-fold cross-validation."""
