@@ -362,7 +362,7 @@ def _check_same_comparison(previous: ComparisonReport, report: ComparisonReport)
     for old, new in zip(previous.splits, report.splits):
         keys = [key for key in ("n_train", "n_test", "train_sha256", "test_sha256") if key in old]
         if any(old[key] != new[key] for key in keys):
-            raise DataError(f"split {new['index']} of the partial report to resume holds other examples; "
+            raise DataError(f"split {new['index']} of the partial report to resume contains other examples; "
                             "rerun with the same inputs, or start again without --resume")
 
 

@@ -111,6 +111,6 @@ def test_comparison_resume_rejects_other_settings():
     other_threads = run_comparison([(train, test)], methods=["lp-ft"], labels=LABELS, config=replace(CONFIG, num_threads=1),
                                    seeds=[0], split_name="random", previous=earlier)
     assert other_threads.runs == earlier.runs
-    with pytest.raises(DataError, match="split 0 of the partial report to resume holds other examples"):
+    with pytest.raises(DataError, match="split 0 of the partial report to resume contains other examples"):
         run_comparison([(train[:-2], test)], methods=["lp-ft"], labels=LABELS, config=CONFIG, seeds=[0],
                        split_name="random", previous=earlier)
